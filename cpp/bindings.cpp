@@ -1,0 +1,109 @@
+// The only file that knows about Python: checks buffer layout, releases the GIL, calls the core.
+// Argument validation with user-facing messages lives in the Python layer; these checks are the
+// last line of defence and raise ValueError too.
+#include <pybind11/numpy.h>
+#include <pybind11/pybind11.h>
+
+#include <cstdint>
+#include <stdexcept>
+#include <string>
+
+#include "eap/khat.hpp"
+#include "eap/knn_radii.hpp"
+#include "eap/rarity.hpp"
+
+namespace py = pybind11;
+
+namespace {
+
+template <class T>
+using Array = py::array_t<T, py::array::c_style>;
+
+template <class T>
+std::size_t rows_of(const Array<T>& a, const char* name, std::size_t d) {
+    if (a.ndim() != 2) throw py::value_error(std::string(name) + " must be 2-D");
+    if (d && static_cast<std::size_t>(a.shape(1)) != d)
+        throw py::value_error(std::string(name) + " has the wrong number of columns");
+    return static_cast<std::size_t>(a.shape(0));
+}
+
+template <class T>
+py::array_t<double> knn_radii(const Array<T>& C, std::int64_t k, int n_threads) {
+    const std::size_t n = rows_of(C, "C", 0), d = static_cast<std::size_t>(C.shape(1));
+    if (n < 2 || k < 1 || static_cast<std::size_t>(k) > n - 1)
+        throw py::value_error("k must satisfy 1 <= k <= n_centres - 1");
+    py::array_t<double> radii(static_cast<py::ssize_t>(n));
+    const T* c = C.data();
+    double* r = radii.mutable_data();
+    {
+        py::gil_scoped_release release;
+        eap::knn_radii(c, n, d, static_cast<std::size_t>(k), n_threads, r);
+    }
+    return radii;
+}
+
+template <class T>
+py::array_t<double> rarity_scores(const Array<T>& Z, const Array<T>& C, const Array<double>& radii,
+                                  double tau, int n_threads) {
+    const std::size_t n = rows_of(C, "C", 0), d = static_cast<std::size_t>(C.shape(1));
+    const std::size_t l = rows_of(Z, "Z", d);
+    if (radii.ndim() != 1 || static_cast<std::size_t>(radii.shape(0)) != n)
+        throw py::value_error("radii must have one value per centre");
+    py::array_t<double> out(static_cast<py::ssize_t>(l));
+    const T *z = Z.data(), *c = C.data();
+    const double* r = radii.data();
+    double* o = out.mutable_data();
+    {
+        py::gil_scoped_release release;
+        eap::rarity_scores(z, l, c, n, d, r, tau, n_threads, o);
+    }
+    return out;
+}
+
+template <class T>
+py::array_t<std::int64_t> cover_ranks(const Array<T>& C, const Array<T>& A,
+                                      const Array<std::int64_t>& anomaly_index, int n_threads) {
+    const std::size_t n = rows_of(C, "C", 0), d = static_cast<std::size_t>(C.shape(1));
+    const std::size_t m = rows_of(A, "A", d);
+    if (n < 2) throw py::value_error("at least 2 centres are needed");
+    if (anomaly_index.ndim() != 1 || static_cast<std::size_t>(anomaly_index.shape(0)) != m)
+        throw py::value_error("anomaly_index must have one entry per anomaly");
+    const std::int64_t* idx = anomaly_index.data();
+    for (std::size_t a = 0; a < m; ++a)
+        if (idx[a] < -1 || idx[a] >= static_cast<std::int64_t>(n))
+            throw py::value_error("anomaly_index entries must be -1 or a centre row");
+    py::array_t<std::int64_t> out(static_cast<py::ssize_t>(m));
+    const T *c = C.data(), *an = A.data();
+    std::int64_t* o = out.mutable_data();
+    {
+        py::gil_scoped_release release;
+        eap::cover_ranks(c, n, an, m, d, idx, n_threads, o);
+    }
+    return out;
+}
+
+template <class T>
+void bind_dtype(py::module_& m) {
+    m.def("knn_radii", &knn_radii<T>, py::arg("C").noconvert(), py::arg("k"), py::arg("n_threads"));
+    m.def("rarity_scores", &rarity_scores<T>, py::arg("Z").noconvert(), py::arg("C").noconvert(),
+          py::arg("radii").noconvert(), py::arg("tau"), py::arg("n_threads"));
+    m.def("cover_ranks", &cover_ranks<T>, py::arg("C").noconvert(), py::arg("A").noconvert(),
+          py::arg("anomaly_index").noconvert(), py::arg("n_threads"));
+}
+
+bool has_openmp() {
+#ifdef _OPENMP
+    return true;
+#else
+    return false;
+#endif
+}
+
+}  // namespace
+
+PYBIND11_MODULE(_core, m) {
+    m.doc() = "C++/OpenMP core of eap-anomaly (inputs are validated by the Python layer)";
+    bind_dtype<float>(m);
+    bind_dtype<double>(m);
+    m.def("has_openmp", &has_openmp, "Whether the core was built with OpenMP.");
+}

@@ -1,0 +1,77 @@
+#include "eap/khat.hpp"
+
+#include <algorithm>
+#include <numeric>
+#include <vector>
+
+#include "eap/distances.hpp"
+#include "eap/parallel.hpp"
+
+namespace eap {
+
+template <class T>
+void cover_ranks(const T* C, std::size_t n, const T* A, std::size_t m, std::size_t d,
+                 const std::int64_t* anomaly_index, int n_threads, std::int64_t* cover) {
+    constexpr std::size_t W = PackedPoints<T>::W;
+    const PackedPoints<T> centres(C, n, d), anomalies(A, m, d);
+    const auto none = static_cast<std::int64_t>(n - 1);
+    std::fill(cover, cover + m, none);
+
+    struct Scratch {
+        std::vector<T> row, to_anomaly, sorted, tile;
+        std::vector<std::size_t> by_distance;
+        std::vector<std::int64_t> counts, best;
+    };
+    parallel_for(
+        static_cast<std::ptrdiff_t>(n), n_threads,
+        [&] {
+            return Scratch{std::vector<T>(n),      std::vector<T>(m),      std::vector<T>(m),
+                           std::vector<T>(W),      std::vector<std::size_t>(m),
+                           std::vector<std::int64_t>(m + 1), std::vector<std::int64_t>(m, none)};
+        },
+        [&](Scratch& s, std::ptrdiff_t item) {
+            const auto i = static_cast<std::size_t>(item);
+            const T* ci = C + i * d;
+            // Same kernel for centres and anomalies: an anomaly that is a centre gets bit-identical
+            // distances either way, so ties resolve consistently.
+            for (std::size_t p = 0; p < centres.n_panels(); ++p) {
+                panel_sq_dists(ci, 1, d, centres.panel(p), d, s.tile.data());
+                std::copy(s.tile.data(), s.tile.data() + std::min(W, n - p * W), s.row.data() + p * W);
+            }
+            for (std::size_t p = 0; p < anomalies.n_panels(); ++p) {
+                panel_sq_dists(ci, 1, d, anomalies.panel(p), d, s.tile.data());
+                std::copy(s.tile.data(), s.tile.data() + std::min(W, m - p * W),
+                          s.to_anomaly.data() + p * W);
+            }
+            // c_i(a) for all a at once: sort the anomalies by distance, histogram each other
+            // centre at the first anomaly it does not exceed, then a prefix sum.
+            std::iota(s.by_distance.begin(), s.by_distance.end(), std::size_t(0));
+            std::sort(s.by_distance.begin(), s.by_distance.end(), [&](std::size_t a, std::size_t b) {
+                return s.to_anomaly[a] < s.to_anomaly[b];
+            });
+            for (std::size_t u = 0; u < m; ++u) s.sorted[u] = s.to_anomaly[s.by_distance[u]];
+            std::fill(s.counts.begin(), s.counts.end(), 0);
+            for (std::size_t j = 0; j < n; ++j) {
+                if (j == i) continue;
+                const auto t = std::lower_bound(s.sorted.begin(), s.sorted.end(), s.row[j]) - s.sorted.begin();
+                ++s.counts[static_cast<std::size_t>(t)];
+            }
+            std::int64_t below = 0;
+            for (std::size_t u = 0; u < m; ++u) {
+                below += s.counts[u];
+                const std::size_t a = s.by_distance[u];
+                if (anomaly_index[a] == static_cast<std::int64_t>(i)) continue;  // leave-one-out
+                if (below <= static_cast<std::int64_t>(n) - 2) s.best[a] = std::min(s.best[a], below + 1);
+            }
+        },
+        [&](Scratch& s) {
+            for (std::size_t a = 0; a < m; ++a) cover[a] = std::min(cover[a], s.best[a]);
+        });
+}
+
+template void cover_ranks<float>(const float*, std::size_t, const float*, std::size_t, std::size_t,
+                                 const std::int64_t*, int, std::int64_t*);
+template void cover_ranks<double>(const double*, std::size_t, const double*, std::size_t,
+                                  std::size_t, const std::int64_t*, int, std::int64_t*);
+
+}  // namespace eap

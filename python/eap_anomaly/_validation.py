@@ -1,0 +1,129 @@
+"""Argument checks shared by every public entry point.
+
+Each check raises ``TypeError`` (wrong kind of object or dtype) or ``ValueError`` (wrong value,
+shape or range) with a message that names the argument.
+"""
+
+from __future__ import annotations
+
+import numbers
+import os
+from typing import Any, Optional, Tuple
+
+import numpy as np
+
+#: Comparison margins of SPEC section 2, by data dtype.
+TAU = {np.dtype(np.float64): 1e-9, np.dtype(np.float32): 1e-5}
+
+# Magnitudes inside which squared distances neither overflow nor underflow to zero; data outside
+# is rescaled by a power of two (exact) before it reaches the core.
+_SAFE_RANGE = {np.dtype(np.float64): (2.0**-250, 2.0**250), np.dtype(np.float32): (2.0**-30, 2.0**30)}
+
+
+def check_matrix(X: Any, name: str, *, allow_empty_rows: bool = False) -> np.ndarray:
+    """Return ``X`` as a C-contiguous 2-D float32/float64 array of finite values.
+
+    float32 and float64 arrays that are already C-contiguous are returned as they are (no copy;
+    memory maps stay memory maps). Integer arrays are converted to float64. Other dtypes (bool,
+    float16, complex, object, strings) raise ``TypeError``.
+    """
+    if isinstance(X, np.ndarray):
+        arr = X
+    else:
+        try:
+            arr = np.asarray(X)
+        except Exception as exc:  # ragged lists and the like
+            raise TypeError(f"{name} must be a 2-D numeric array, got {type(X).__name__}") from exc
+    kind = arr.dtype.kind
+    if kind in "iu":
+        arr = arr.astype(np.float64)
+    elif arr.dtype not in (np.float32, np.float64):
+        raise TypeError(
+            f"{name} must have dtype float32 or float64 (integers are converted to float64), "
+            f"got {arr.dtype}"
+        )
+    if arr.ndim != 2:
+        raise ValueError(f"{name} must be a 2-D array (rows x features), got {arr.ndim}-D")
+    if arr.shape[1] == 0:
+        raise ValueError(f"{name} must have at least one column, got shape {arr.shape}")
+    if arr.shape[0] == 0 and not allow_empty_rows:
+        raise ValueError(f"{name} must have at least one row, got shape {arr.shape}")
+    if not arr.flags.c_contiguous:
+        arr = np.ascontiguousarray(arr)
+    if arr.size and not np.isfinite(arr).all():
+        raise ValueError(f"{name} contains NaN or infinity")
+    return arr
+
+
+def check_same_dtype(**arrays: np.ndarray) -> np.dtype:
+    """All arrays must share one dtype: float32 data is never silently promoted."""
+    dtypes = {name: a.dtype for name, a in arrays.items()}
+    if len(set(dtypes.values())) > 1:
+        listed = ", ".join(f"{n} is {d}" for n, d in dtypes.items())
+        raise TypeError(f"arrays must share one dtype ({listed}); convert them explicitly")
+    return next(iter(dtypes.values()))
+
+
+def check_same_width(reference: Tuple[str, np.ndarray], *others: Tuple[str, np.ndarray]) -> None:
+    ref_name, ref = reference
+    for name, a in others:
+        if a.shape[1] != ref.shape[1]:
+            raise ValueError(
+                f"{name} has {a.shape[1]} features but {ref_name} has {ref.shape[1]}"
+            )
+
+
+def safe_scale(*arrays: np.ndarray) -> float:
+    """Power-of-two factor that brings the data into the range where squared distances are exact
+    enough (1.0 almost always). Distances scale exactly with it."""
+    dtype = arrays[0].dtype
+    peak = max((float(np.abs(a).max()) for a in arrays if a.size), default=0.0)
+    lo, hi = _SAFE_RANGE[dtype]
+    if peak == 0.0 or lo <= peak <= hi:
+        return 1.0
+    return float(2.0 ** -np.ceil(np.log2(peak)))
+
+
+def check_int(value: Any, name: str, *, low: Optional[int] = None, high: Optional[int] = None) -> int:
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Integral):
+        raise TypeError(f"{name} must be an integer, got {type(value).__name__}")
+    value = int(value)
+    if (low is not None and value < low) or (high is not None and value > high):
+        lo = "-inf" if low is None else low
+        hi = "inf" if high is None else high
+        raise ValueError(f"{name} must be in [{lo}, {hi}], got {value}")
+    return value
+
+
+def check_float(value: Any, name: str, *, low: float, high: float, low_open: bool = False,
+                high_open: bool = False) -> float:
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real):
+        raise TypeError(f"{name} must be a real number, got {type(value).__name__}")
+    value = float(value)
+    too_low = value <= low if low_open else value < low
+    too_high = value >= high if high_open else value > high
+    if not np.isfinite(value) or too_low or too_high:
+        lb = "(" if low_open else "["
+        hb = ")" if high_open else "]"
+        raise ValueError(f"{name} must be in {lb}{low}, {high}{hb}, got {value}")
+    return value
+
+
+def available_cpus() -> int:
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        return os.cpu_count() or 1
+
+
+def check_n_jobs(n_jobs: Any) -> int:
+    """scikit-learn semantics, translated for the core: None -> 0 (OpenMP default, honouring
+    OMP_NUM_THREADS); -1 -> all CPUs; -2 -> all but one; 0 -> ValueError."""
+    if n_jobs is None:
+        return 0
+    n_jobs = check_int(n_jobs, "n_jobs")
+    if n_jobs == 0:
+        raise ValueError("n_jobs must be a positive integer, -1 (all CPUs) or None, got 0")
+    if n_jobs < 0:
+        return max(1, available_cpus() + 1 + n_jobs)
+    return n_jobs
