@@ -5,11 +5,13 @@
 #include <pybind11/pybind11.h>
 
 #include <cstdint>
+#include <memory>
 #include <stdexcept>
 #include <string>
 
 #include "eap/khat.hpp"
 #include "eap/knn_radii.hpp"
+#include "eap/propagation.hpp"
 #include "eap/rarity.hpp"
 
 namespace py = pybind11;
@@ -83,7 +85,48 @@ py::array_t<std::int64_t> cover_ranks(const Array<T>& C, const Array<T>& A,
 }
 
 template <class T>
-void bind_dtype(py::module_& m) {
+std::unique_ptr<eap::TrainingIndex<T>> make_training_index(const Array<T>& X,
+                                                          const Array<std::uint8_t>& is_anomaly,
+                                                          const Array<double>& radius, double tau,
+                                                          double eta) {
+    const std::size_t n = rows_of(X, "X", 0), d = static_cast<std::size_t>(X.shape(1));
+    if (is_anomaly.ndim() != 1 || static_cast<std::size_t>(is_anomaly.shape(0)) != n)
+        throw py::value_error("is_anomaly must have one flag per training point");
+    if (radius.ndim() != 1 || static_cast<std::size_t>(radius.shape(0)) != n)
+        throw py::value_error("radius must have one value per training point");
+    if (!(eta > 0)) throw py::value_error("eta must be positive");
+    const T* x = X.data();
+    const std::uint8_t* a = is_anomaly.data();
+    const double* r = radius.data();
+    py::gil_scoped_release release;
+    return std::make_unique<eap::TrainingIndex<T>>(x, n, d, a, r, tau, eta);
+}
+
+template <class T>
+py::tuple score_training_index(const eap::TrainingIndex<T>& index, const Array<T>& Z, int n_threads) {
+    const std::size_t l = rows_of(Z, "Z", index.dim());
+    py::array_t<double> w_pos(static_cast<py::ssize_t>(l)), w_neg(static_cast<py::ssize_t>(l)),
+        rarity(static_cast<py::ssize_t>(l));
+    const T* z = Z.data();
+    double *p = w_pos.mutable_data(), *q = w_neg.mutable_data(), *r = rarity.mutable_data();
+    {
+        py::gil_scoped_release release;
+        index.score(z, l, n_threads, p, q, r);
+    }
+    return py::make_tuple(w_pos, w_neg, rarity);
+}
+
+template <class T>
+void bind_dtype(py::module_& m, const char* index_name) {
+    py::class_<eap::TrainingIndex<T>>(m, index_name,
+                                      "Training points packed for the fused candidate pass.")
+        .def(py::init(&make_training_index<T>), py::arg("X").noconvert(),
+             py::arg("is_anomaly").noconvert(), py::arg("radius").noconvert(), py::arg("tau"),
+             py::arg("eta"))
+        .def("score", &score_training_index<T>, py::arg("Z").noconvert(), py::arg("n_threads"),
+             "Returns (w_pos, w_neg, rarity), float64 arrays of one value per row of Z.")
+        .def_property_readonly("n", &eap::TrainingIndex<T>::size)
+        .def_property_readonly("d", &eap::TrainingIndex<T>::dim);
     m.def("knn_radii", &knn_radii<T>, py::arg("C").noconvert(), py::arg("k"), py::arg("n_threads"));
     m.def("rarity_scores", &rarity_scores<T>, py::arg("Z").noconvert(), py::arg("C").noconvert(),
           py::arg("radii").noconvert(), py::arg("tau"), py::arg("n_threads"));
@@ -103,7 +146,7 @@ bool has_openmp() {
 
 PYBIND11_MODULE(_core, m) {
     m.doc() = "C++/OpenMP core of eap-anomaly (inputs are validated by the Python layer)";
-    bind_dtype<float>(m);
-    bind_dtype<double>(m);
+    bind_dtype<float>(m, "TrainingIndexF32");
+    bind_dtype<double>(m, "TrainingIndexF64");
     m.def("has_openmp", &has_openmp, "Whether the core was built with OpenMP.");
 }

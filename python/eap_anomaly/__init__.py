@@ -1,11 +1,26 @@
 """eap-anomaly: the Expected Anomaly Posterior, a quality score for auxiliary anomalies.
 
-Higher quality = better auxiliary anomaly (distinguishable from normal data, yet realistic).
+Quality is "higher = better auxiliary anomaly" (distinguishable from normal data, yet
+realistic); detector scores (:class:`SSDO`) are "higher = more anomalous".
 """
 
 from ._core import has_openmp
 from .geometry import estimate_k, knn_radii, rarity_scores
+from .posterior import expected_anomaly_posterior
+from .scorer import EAPResult, EAPScorer, score_auxiliary
+from .ssdo import SSDO
 
 __version__ = "0.1.0"
 
-__all__ = ["estimate_k", "has_openmp", "knn_radii", "rarity_scores", "__version__"]
+__all__ = [
+    "EAPResult",
+    "EAPScorer",
+    "SSDO",
+    "estimate_k",
+    "expected_anomaly_posterior",
+    "has_openmp",
+    "knn_radii",
+    "rarity_scores",
+    "score_auxiliary",
+    "__version__",
+]

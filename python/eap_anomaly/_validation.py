@@ -127,3 +127,19 @@ def check_n_jobs(n_jobs: Any) -> int:
     if n_jobs < 0:
         return max(1, available_cpus() + 1 + n_jobs)
     return n_jobs
+
+
+def check_labels(y: Any, n_rows: int, name: str = "y") -> np.ndarray:
+    """Anomaly mask from labels in {0, 1} (1 = anomaly) or {-1, +1} (+1 = anomaly)."""
+    arr = np.asarray(y)
+    if arr.dtype.kind not in "biuf":
+        raise TypeError(f"{name} must hold numeric labels 0/1 or -1/+1, got dtype {arr.dtype}")
+    if arr.ndim != 1:
+        raise ValueError(f"{name} must be a 1-D array of labels, got {arr.ndim}-D")
+    if arr.shape[0] != n_rows:
+        raise ValueError(f"{name} has {arr.shape[0]} labels but X has {n_rows} rows")
+    values = set(np.unique(arr).tolist())
+    if not (values <= {0, 1} or values <= {-1, 1}):
+        shown = sorted(values, key=str)[:6]
+        raise ValueError(f"{name} must hold labels 0/1 or -1/+1 (1 = anomaly), got values {shown}")
+    return arr == 1

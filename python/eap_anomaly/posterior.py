@@ -1,0 +1,92 @@
+"""Class probability, density and the Expected Anomaly Posterior (SPEC sections 5-7)."""
+
+from __future__ import annotations
+
+import warnings
+from typing import Any, Tuple
+
+import numpy as np
+
+from ._validation import check_float, check_int
+
+THRESHOLDS = ("exact", "percentile")
+
+
+def squash_threshold(train_scores: np.ndarray, n_anomalies: int, method: str = "exact") -> Tuple[float, float]:
+    """Offset and threshold lambda of the squashing scaler (SPEC section 5).
+
+    Returns ``(offset, lam)``: ``offset`` is the training minimum; ``lam`` is, for "exact", the
+    (n - m)-th smallest shifted training score (the maximum when m = 0); for "percentile" (the
+    authors' code) the ``floor(100 (1 - m/n))``-th percentile of the shifted training scores with
+    linear interpolation. A non-positive lambda falls back to the smallest positive shifted score;
+    ``lam = 0`` (every shifted score is 0) means P(y=1|x) = 0 everywhere, with a warning.
+    """
+    if method not in THRESHOLDS:
+        raise ValueError(f"threshold must be one of {THRESHOLDS}, got {method!r}")
+    offset = float(train_scores.min())
+    shifted = np.maximum(train_scores - offset, 0.0)
+    n = shifted.shape[0]
+    if method == "exact":
+        lam = float(np.partition(shifted, n - n_anomalies - 1)[n - n_anomalies - 1])
+    else:
+        lam = float(np.percentile(shifted, np.floor(100.0 * (1.0 - n_anomalies / n))))
+    if lam <= 0.0:
+        positive = shifted[shifted > 0]
+        lam = float(positive.min()) if positive.size else 0.0
+    if lam == 0.0:
+        warnings.warn("all training scores are equal: P(y=1|x) is 0 everywhere", UserWarning, stacklevel=3)
+    return offset, lam
+
+
+def class_probability(scores: np.ndarray, offset: float, lam: float) -> np.ndarray:
+    """P(y=1|x) = 1 - 2^-((f(x) - offset)_+ / lam)^2, clipped to [0, 1] (SPEC section 5)."""
+    if lam == 0.0:
+        return np.zeros_like(scores, dtype=np.float64)
+    shifted = np.maximum(scores - offset, 0.0)
+    return np.clip(1.0 - np.exp2(-np.square(shifted / lam)), 0.0, 1.0)
+
+
+def density(rarity: np.ndarray, rho_sum: float) -> np.ndarray:
+    """P_x(z) = rho(z) / (rho(z) + sum_c rho(c)), rho = 1/rarity (0 when rarity is 0); SPEC 6."""
+    rho = np.divide(1.0, rarity, out=np.zeros_like(rarity, dtype=np.float64), where=rarity > 0)
+    denominator = rho + rho_sum
+    return np.divide(rho, denominator, out=np.zeros_like(rho), where=denominator > 0)
+
+
+def check_prior(alpha0: Any, beta0: Any) -> Tuple[float, float]:
+    alpha0 = check_float(alpha0, "alpha0", low=0.0, high=np.inf, high_open=True)
+    beta0 = check_float(beta0, "beta0", low=0.0, high=np.inf, high_open=True)
+    if alpha0 + beta0 <= 0.0:
+        raise ValueError("alpha0 + beta0 must be positive, got 0")
+    return alpha0, beta0
+
+
+def expected_anomaly_posterior(
+    p_anomaly: Any, density: Any, n_centres: int, alpha0: float, beta0: float
+) -> np.ndarray:
+    """The Expected Anomaly Posterior (SPEC section 7, Eq. 5). Higher = better auxiliary anomaly.
+
+    ``phi = (alpha0 + N P(y=1|z) P_x(z)) / (alpha0 + beta0 + N P_x(z))`` with ``N = n_centres``.
+    Where P_x = 0 this is the prior mean ``alpha0 / (alpha0 + beta0)``.
+
+    Parameters
+    ----------
+    p_anomaly, density : arrays of the same shape, values in [0, 1]
+    n_centres : int >= 1
+    alpha0, beta0 : float >= 0 with alpha0 + beta0 > 0
+
+    Returns
+    -------
+    quality : float64 array, values in [0, 1]
+    """
+    p = np.asarray(p_anomaly, dtype=np.float64)
+    px = np.asarray(density, dtype=np.float64)
+    if p.shape != px.shape:
+        raise ValueError(f"p_anomaly has shape {p.shape} but density has shape {px.shape}")
+    for name, values in (("p_anomaly", p), ("density", px)):
+        if not np.isfinite(values).all() or (values < 0).any() or (values > 1).any():
+            raise ValueError(f"{name} must hold probabilities in [0, 1]")
+    n_centres = check_int(n_centres, "n_centres", low=1)
+    alpha0, beta0 = check_prior(alpha0, beta0)
+    weight = n_centres * px
+    return (alpha0 + weight * p) / (alpha0 + beta0 + weight)
