@@ -8,7 +8,9 @@
 #include <memory>
 #include <stdexcept>
 #include <string>
+#include <vector>
 
+#include "eap/forest.hpp"
 #include "eap/khat.hpp"
 #include "eap/knn_radii.hpp"
 #include "eap/propagation.hpp"
@@ -134,6 +136,39 @@ void bind_dtype(py::module_& m, const char* index_name) {
           py::arg("anomaly_index").noconvert(), py::arg("n_threads"));
 }
 
+template <class T>
+std::vector<T> to_vector(const Array<T>& a, const char* name) {
+    if (a.ndim() != 1) throw py::value_error(std::string(name) + " must be 1-D");
+    return std::vector<T>(a.data(), a.data() + a.shape(0));
+}
+
+std::unique_ptr<eap::IsolationForestPaths> make_forest(
+    const Array<std::int64_t>& root, const Array<std::int64_t>& left,
+    const Array<std::int64_t>& right, const Array<std::int64_t>& feature,
+    const Array<double>& threshold, const Array<double>& leaf_value, std::size_t n_features) {
+    try {
+        return std::make_unique<eap::IsolationForestPaths>(
+            to_vector(root, "root"), to_vector(left, "left"), to_vector(right, "right"),
+            to_vector(feature, "feature"), to_vector(threshold, "threshold"),
+            to_vector(leaf_value, "leaf_value"), n_features);
+    } catch (const std::invalid_argument& e) {
+        throw py::value_error(e.what());
+    }
+}
+
+py::array_t<double> forest_depths(const eap::IsolationForestPaths& forest, const Array<float>& Z,
+                                  int n_threads) {
+    const std::size_t l = rows_of(Z, "Z", forest.n_features());
+    py::array_t<double> out(static_cast<py::ssize_t>(l));
+    const float* z = Z.data();
+    double* o = out.mutable_data();
+    {
+        py::gil_scoped_release release;
+        forest.depths(z, l, n_threads, o);
+    }
+    return out;
+}
+
 bool has_openmp() {
 #ifdef _OPENMP
     return true;
@@ -148,5 +183,13 @@ PYBIND11_MODULE(_core, m) {
     m.doc() = "C++/OpenMP core of eap-anomaly (inputs are validated by the Python layer)";
     bind_dtype<float>(m, "TrainingIndexF32");
     bind_dtype<double>(m, "TrainingIndexF64");
+    py::class_<eap::IsolationForestPaths>(m, "IsolationForestPaths",
+                                          "Node arrays of a fitted Isolation Forest.")
+        .def(py::init(&make_forest), py::arg("root").noconvert(), py::arg("left").noconvert(),
+             py::arg("right").noconvert(), py::arg("feature").noconvert(),
+             py::arg("threshold").noconvert(), py::arg("leaf_value").noconvert(),
+             py::arg("n_features"))
+        .def("depths", &forest_depths, py::arg("Z").noconvert(), py::arg("n_threads"),
+             "Sum over trees of the leaf values reached by each float32 row of Z.");
     m.def("has_openmp", &has_openmp, "Whether the core was built with OpenMP.");
 }

@@ -1,18 +1,6 @@
 #include "eap/distances.hpp"
 
-// Runtime dispatch to an AVX2 build of the tile kernels on x86-64 Linux; the baseline build
-// stays portable (no -march=native). AVX2 without FMA keeps results identical to the default.
-#if defined(__GNUC__) && defined(__x86_64__) && defined(__linux__) && !defined(EAP_NO_DISPATCH)
-#define EAP_TARGET_CLONES __attribute__((target_clones("avx2", "default")))
-#else
-#define EAP_TARGET_CLONES
-#endif
-
-#if defined(__GNUC__)
-#define EAP_ALWAYS_INLINE inline __attribute__((always_inline))
-#else
-#define EAP_ALWAYS_INLINE inline
-#endif
+#include "eap/simd.hpp"
 
 namespace eap {
 
@@ -45,12 +33,7 @@ namespace {
 // R query rows against one panel: R x W accumulators stay in registers. GCC/Clang vector
 // extensions make the vectorisation across the W points explicit (two 32-byte vectors per
 // panel row); the arithmetic, per pair, is the same sequential sum as sq_dist.
-#if defined(__GNUC__)
-template <class T>
-struct Vec {
-    typedef T type __attribute__((vector_size(32)));
-};
-
+#if defined(EAP_VECTOR_EXTENSIONS)
 template <class T, int R>
 EAP_ALWAYS_INLINE void micro_kernel(const T* Q, std::size_t ldq, const T* panel, std::size_t d,
                                     T* out) {

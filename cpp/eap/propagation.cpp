@@ -5,6 +5,7 @@
 #include <limits>
 
 #include "eap/parallel.hpp"
+#include "eap/simd.hpp"
 
 namespace eap {
 
@@ -13,6 +14,84 @@ namespace {
 constexpr double kCutRatio2 = 7.75 * 7.75;
 // Query rows per micro-tile and per parallel work item.
 constexpr std::size_t kTileRows = 6, kItemRows = 48;
+constexpr double kInf = std::numeric_limits<double>::infinity();
+
+// Adds one panel's kernel terms and ball tests for nr query rows into per-lane accumulators
+// pos/neg/best[r * W + j]. Terms beyond the cut-off (and padding) add exactly +0.
+template <class T>
+EAP_ALWAYS_INLINE void accumulate(const T* tile, std::size_t nr, const double* positive,
+                                  const double* negative, const double* threshold,
+                                  const double* radius, double inv_eta2, double cut2, double* pos,
+                                  double* neg, double* best) {
+    constexpr std::size_t W = PackedPoints<T>::W;
+#if defined(EAP_VECTOR_EXTENSIONS)
+    constexpr std::size_t NV = W / 4;
+    for (std::size_t r = 0; r < nr; ++r) {
+        for (std::size_t v = 0; v < NV; ++v) {
+            const std::size_t j = v * 4;
+            V4d d2, a, b, thr, rad, p, q, m;
+            for (int e = 0; e < 4; ++e) d2[e] = static_cast<double>(tile[r * W + j + e]);
+            __builtin_memcpy(&a, positive + j, sizeof(a));
+            __builtin_memcpy(&b, negative + j, sizeof(b));
+            __builtin_memcpy(&thr, threshold + j, sizeof(thr));
+            __builtin_memcpy(&rad, radius + j, sizeof(rad));
+            __builtin_memcpy(&p, pos + r * W + j, sizeof(p));
+            __builtin_memcpy(&q, neg + r * W + j, sizeof(q));
+            __builtin_memcpy(&m, best + r * W + j, sizeof(m));
+            const V4d x = -d2 * inv_eta2;
+            const V4d w = d2 <= cut2 ? exp2_negative(x < -70.0 ? V4d{} - 70.0 : x) : V4d{};
+            p += w * a;
+            q += w * b;
+            m = (d2 < thr) & (rad < m) ? rad : m;
+            __builtin_memcpy(pos + r * W + j, &p, sizeof(p));
+            __builtin_memcpy(neg + r * W + j, &q, sizeof(q));
+            __builtin_memcpy(best + r * W + j, &m, sizeof(m));
+        }
+    }
+#else
+    for (std::size_t r = 0; r < nr; ++r) {
+        for (std::size_t j = 0; j < W; ++j) {
+            const double d2 = tile[r * W + j];
+            const double w = d2 <= cut2 ? std::exp2(-d2 * inv_eta2) : 0.0;
+            pos[r * W + j] += w * positive[j];
+            neg[r * W + j] += w * negative[j];
+            if (d2 < threshold[j]) best[r * W + j] = std::min(best[r * W + j], radius[j]);
+        }
+    }
+#endif
+}
+
+EAP_TARGET_CLONES void accumulate_panel(const float* tile, std::size_t nr, const double* positive,
+                                        const double* negative, const double* threshold,
+                                        const double* radius, double inv_eta2, double cut2,
+                                        double* pos, double* neg, double* best) {
+    accumulate(tile, nr, positive, negative, threshold, radius, inv_eta2, cut2, pos, neg, best);
+}
+
+EAP_TARGET_CLONES void accumulate_panel(const double* tile, std::size_t nr, const double* positive,
+                                        const double* negative, const double* threshold,
+                                        const double* radius, double inv_eta2, double cut2,
+                                        double* pos, double* neg, double* best) {
+    accumulate(tile, nr, positive, negative, threshold, radius, inv_eta2, cut2, pos, neg, best);
+}
+
+template <class T>
+typename TrainingIndex<T>::Lanes make_lanes(const std::uint8_t* is_anomaly, const double* radius,
+                                            std::size_t n, std::size_t padded, double tau) {
+    typename TrainingIndex<T>::Lanes lanes{std::vector<double>(padded, 0.0),
+                                           std::vector<double>(padded, 0.0),
+                                           std::vector<double>(padded, -1.0),
+                                           std::vector<double>(padded, 0.0)};
+    for (std::size_t j = 0; j < n; ++j) {
+        lanes.positive[j] = is_anomaly[j] ? 1.0 : 0.0;
+        lanes.negative[j] = is_anomaly[j] ? 0.0 : 1.0;
+        const double r = radius[j] * (1.0 - tau);
+        lanes.threshold[j] = r * r;
+        lanes.radius[j] = radius[j];
+    }
+    return lanes;
+}
+
 }  // namespace
 
 template <class T>
@@ -22,50 +101,52 @@ TrainingIndex<T>::TrainingIndex(const T* X, std::size_t n, std::size_t d,
     : n_(n),
       d_(d),
       packed_(X, n, d),
-      is_anomaly_(is_anomaly, is_anomaly + n),
-      radius_(radius, radius + n),
-      threshold_(n),
+      lanes_(make_lanes<T>(is_anomaly, radius, n, packed_.n_panels() * W, tau)),
       inv_eta2_(1.0 / (eta * eta)),
-      cut2_(kCutRatio2 * eta * eta) {
-    for (std::size_t j = 0; j < n; ++j) {
-        const double r = radius[j] * (1.0 - tau);
-        threshold_[j] = r * r;
-    }
-}
+      cut2_(kCutRatio2 * eta * eta) {}
 
 template <class T>
 void TrainingIndex<T>::score(const T* Z, std::size_t l, int n_threads, double* w_pos,
                              double* w_neg, double* rarity) const {
     const auto n_items = static_cast<std::ptrdiff_t>((l + kItemRows - 1) / kItemRows);
-    constexpr double inf = std::numeric_limits<double>::infinity();
+    struct Scratch {
+        std::vector<T> tile;
+        std::vector<double> pos, neg, best;
+    };
     parallel_for(
-        n_items, n_threads, [] { return std::vector<T>(kTileRows * W); },
-        [&](std::vector<T>& tile, std::ptrdiff_t item) {
+        n_items, n_threads,
+        [] {
+            return Scratch{std::vector<T>(kTileRows * W), std::vector<double>(kItemRows * W),
+                           std::vector<double>(kItemRows * W), std::vector<double>(kItemRows * W)};
+        },
+        [&](Scratch& s, std::ptrdiff_t item) {
             const std::size_t i0 = static_cast<std::size_t>(item) * kItemRows;
             const std::size_t i1 = std::min(l, i0 + kItemRows);
-            double pos[kItemRows] = {}, neg[kItemRows] = {}, best[kItemRows];
-            std::fill(best, best + kItemRows, inf);
+            std::fill(s.pos.begin(), s.pos.end(), 0.0);
+            std::fill(s.neg.begin(), s.neg.end(), 0.0);
+            std::fill(s.best.begin(), s.best.end(), kInf);
             for (std::size_t p = 0; p < packed_.n_panels(); ++p) {
-                const std::size_t j0 = p * W, w = std::min(W, n_ - j0);
+                const std::size_t j0 = p * W;
                 for (std::size_t r0 = i0; r0 < i1; r0 += kTileRows) {
-                    const std::size_t nr = std::min(kTileRows, i1 - r0);
-                    panel_sq_dists(Z + r0 * d_, nr, d_, packed_.panel(p), d_, tile.data());
-                    for (std::size_t r = 0; r < nr; ++r) {
-                        const std::size_t q = r0 - i0 + r;
-                        for (std::size_t j = 0; j < w; ++j) {
-                            const double d2 = tile[r * W + j];
-                            if (d2 < threshold_[j0 + j]) best[q] = std::min(best[q], radius_[j0 + j]);
-                            if (d2 > cut2_) continue;
-                            const double k = std::exp2(-d2 * inv_eta2_);
-                            if (is_anomaly_[j0 + j]) pos[q] += k; else neg[q] += k;
-                        }
-                    }
+                    const std::size_t nr = std::min(kTileRows, i1 - r0), o = (r0 - i0) * W;
+                    panel_sq_dists(Z + r0 * d_, nr, d_, packed_.panel(p), d_, s.tile.data());
+                    accumulate_panel(s.tile.data(), nr, lanes_.positive.data() + j0,
+                                     lanes_.negative.data() + j0, lanes_.threshold.data() + j0,
+                                     lanes_.radius.data() + j0, inv_eta2_, cut2_, s.pos.data() + o,
+                                     s.neg.data() + o, s.best.data() + o);
                 }
             }
             for (std::size_t i = i0; i < i1; ++i) {
-                w_pos[i] = pos[i - i0];
-                w_neg[i] = neg[i - i0];
-                rarity[i] = best[i - i0] < inf ? best[i - i0] : 0.0;
+                const std::size_t o = (i - i0) * W;
+                double pos = 0, neg = 0, best = kInf;
+                for (std::size_t j = 0; j < W; ++j) {
+                    pos += s.pos[o + j];
+                    neg += s.neg[o + j];
+                    best = std::min(best, s.best[o + j]);
+                }
+                w_pos[i] = pos;
+                w_neg[i] = neg;
+                rarity[i] = best < kInf ? best : 0.0;
             }
         });
 }

@@ -21,20 +21,26 @@ public:
     // For each query row z of Z (l x d):
     //   w_pos[i] = sum over anomalies x of 2^-(d(z,x)/eta)^2, w_neg[i] likewise over normals,
     //   rarity[i] = min{ radius_j : d(z, x_j) < radius_j (1 - tau) }, 0 if none.
-    // Kernel terms below 2^-60 (d > 7.75 eta) are skipped, as SPEC section 4 allows. Terms are
-    // added in training order, so results do not depend on blocking or threads.
+    // Kernel terms below 2^-60 (d > 7.75 eta) are skipped, as SPEC section 4 allows. Each sum
+    // runs in W fixed lanes (training point j goes to lane j mod W, panels in order) that are
+    // added in lane order at the end: vectorised, yet independent of blocking and threads.
     void score(const T* Z, std::size_t l, int n_threads, double* w_pos, double* w_neg,
                double* rarity) const;
 
     std::size_t size() const { return n_; }
     std::size_t dim() const { return d_; }
 
-private:
     static constexpr std::size_t W = PackedPoints<T>::W;
+
+    // Per packed position (padding included): kernel weight masks and ball tests.
+    struct Lanes {
+        std::vector<double> positive, negative, threshold, radius;
+    };
+
+private:
     std::size_t n_, d_;
     PackedPoints<T> packed_;
-    std::vector<std::uint8_t> is_anomaly_;
-    std::vector<double> radius_, threshold_;
+    Lanes lanes_;
     double inv_eta2_, cut2_;
 };
 

@@ -12,6 +12,7 @@ from sklearn.utils.validation import check_is_fitted
 
 from ._validation import check_float, check_int, check_labels, check_matrix, check_n_jobs
 from .geometry import estimate_k, knn_radii
+from .persistence import load_scorer, save_scorer
 from .posterior import check_prior, class_probability, density, expected_anomaly_posterior
 from .ssdo import SSDO
 
@@ -220,6 +221,17 @@ class EAPScorer(BaseEstimator):
         ks = np.array([r.k for r in self.rounds_])
         lams = np.array([r.detector.threshold_ for r in self.rounds_])
         return EAPResult(**out, k=ks if bagged else int(ks[0]), threshold=lams if bagged else float(lams[0]))
+
+    def save(self, path: Any) -> None:
+        """Save the fitted scorer as a versioned ``.npz`` of plain arrays (see
+        :mod:`eap_anomaly.persistence`); loading it never unpickles or runs code."""
+        check_is_fitted(self, "rounds_")
+        save_scorer(self, path)
+
+    @staticmethod
+    def load(path: Any) -> "EAPScorer":
+        """Load a scorer written by :meth:`save`."""
+        return load_scorer(path)
 
     def _score_round(self, r: _Round, block: np.ndarray) -> List[np.ndarray]:
         scores, rarity = r.detector._score_parts(block)

@@ -6,7 +6,6 @@ from typing import Any, Optional, Tuple
 
 import numpy as np
 from sklearn.base import BaseEstimator
-from sklearn.ensemble import IsolationForest
 from sklearn.utils.validation import check_is_fitted
 
 from . import _core
@@ -21,9 +20,15 @@ from ._validation import (
 )
 from .geometry import knn_radii
 from .posterior import THRESHOLDS, class_probability, squash_threshold
+from .prior import IsolationPrior
 
 #: Smallest admissible kernel bandwidth (SPEC section 4.2).
 ETA_FLOOR = 1e-10
+
+#: Fitted attributes that, with ``prior_``, are the whole fitted state (what a saved model holds).
+FITTED_ARRAYS = ("X_train_", "is_anomaly_", "ball_radius_", "decision_scores_")
+FITTED_SCALARS = ("eta_", "prior_min_", "prior_span_", "alpha_", "offset_", "threshold_",
+                  "n_anomalies_", "n_features_in_")
 
 
 def bandwidth(X: np.ndarray, k: int, threads: int) -> float:
@@ -62,7 +67,9 @@ class SSDO(BaseEstimator):
 
     Attributes
     ----------
-    forest_ : IsolationForest
+    prior_ : IsolationPrior
+        The fitted Isolation Forest as node arrays (scored in the C++ core; equal to
+        ``-IsolationForest.score_samples``).
     eta_ : float
         Kernel bandwidth.
     decision_scores_ : ndarray (n,)
@@ -110,16 +117,14 @@ class SSDO(BaseEstimator):
             raise ValueError(f"threshold must be one of {THRESHOLDS}, got {self.threshold!r}")
         threads = check_n_jobs(self.n_jobs)
 
-        self.forest_ = IsolationForest(
-            n_estimators=self.n_estimators, max_samples="auto", random_state=self.random_state
-        ).fit(X)
-        raw = -self.forest_.score_samples(X)
+        self.prior_ = IsolationPrior.fit(X, self.n_estimators, self.random_state)
+        raw = self.prior_.raw_scores(X, threads)
         self.prior_min_ = float(raw.min())
         self.prior_span_ = float(raw.max() - raw.min())
         self.eta_ = bandwidth(X, k, threads)
         self.n_features_in_ = X.shape[1]
         self.n_anomalies_ = int(anomaly.sum())
-        self._alpha = alpha
+        self.alpha_ = alpha
         # What the core index is rebuilt from after unpickling (the index itself is not pickled).
         self.X_train_ = X.copy()
         self.is_anomaly_ = anomaly.astype(np.uint8)
@@ -156,12 +161,13 @@ class SSDO(BaseEstimator):
         index = self._core_index()
         Zs = Z * Z.dtype.type(self._scale) if self._scale != 1.0 else Z
         w_pos, w_neg, rarity = index.score(Zs, check_n_jobs(self.n_jobs))
-        prior = self._prior_from_raw(-self.forest_.score_samples(Z) if raw is None else raw)
-        scores = (prior + self._alpha * w_pos) / (1.0 + self._alpha * (w_pos + w_neg))
+        threads = check_n_jobs(self.n_jobs)
+        prior = self._prior_from_raw(self.prior_.raw_scores(Z, threads) if raw is None else raw)
+        scores = (prior + self.alpha_ * w_pos) / (1.0 + self.alpha_ * (w_pos + w_neg))
         return scores, rarity / self._scale if self._scale != 1.0 else rarity
 
     def _check_Z(self, Z: Any) -> np.ndarray:
-        check_is_fitted(self, "forest_")
+        check_is_fitted(self, "prior_")
         Z = check_matrix(Z, "Z", allow_empty_rows=True)
         if Z.shape[1] != self.n_features_in_:
             raise ValueError(f"Z has {Z.shape[1]} features but the model was fitted with {self.n_features_in_}")

@@ -1,0 +1,33 @@
+// Isolation Forest path lengths from a fitted forest's node arrays (SPEC section 4.1 prior),
+// so candidate scoring never leaves the core. Matches scikit-learn's score_samples bit for bit:
+// float32 features compared with float64 thresholds, per-tree terms added in tree order.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <vector>
+
+namespace eap {
+
+class IsolationForestPaths {
+public:
+    // Nodes of all trees, concatenated; tree t's root is node root[t]. For a split node,
+    // left/right are absolute node indices; for a leaf, left == -1 and leaf_value holds its
+    // depth + average path length - 1.
+    IsolationForestPaths(std::vector<std::int64_t> root, std::vector<std::int64_t> left,
+                         std::vector<std::int64_t> right, std::vector<std::int64_t> feature,
+                         std::vector<double> threshold, std::vector<double> leaf_value,
+                         std::size_t n_features);
+
+    // depths[i] = sum over trees (in order) of the leaf value reached by row i of Z (l x d).
+    void depths(const float* Z, std::size_t l, int n_threads, double* out) const;
+
+    std::size_t n_features() const { return n_features_; }
+
+private:
+    std::vector<std::int64_t> root_, left_, right_, feature_;
+    std::vector<double> threshold_, leaf_value_;
+    std::size_t n_features_;
+};
+
+}  // namespace eap

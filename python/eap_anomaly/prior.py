@@ -1,0 +1,98 @@
+"""The Isolation Forest prior of SSDO (SPEC section 4.1), evaluated in the C++ core.
+
+scikit-learn fits the forest; its trees are kept as plain node arrays, so scoring runs across
+threads without the GIL and a fitted model can be saved without pickle. Raw scores equal
+``-IsolationForest.score_samples`` bit for bit.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, fields
+from typing import Any, Dict, Optional
+
+import numpy as np
+from sklearn.ensemble import IsolationForest
+
+from . import _core
+
+
+def average_path_length(n_samples: np.ndarray) -> np.ndarray:
+    """c(n): average path length of an unsuccessful search in a binary search tree of n nodes,
+    written as scikit-learn writes it so that the floating-point results are identical."""
+    n = np.asarray(n_samples, dtype=np.float64)
+    out = np.zeros_like(n)
+    out[n == 2] = 1.0
+    big = n > 2
+    out[big] = 2.0 * (np.log(n[big] - 1.0) + np.euler_gamma) - 2.0 * (n[big] - 1.0) / n[big]
+    return out
+
+
+def node_depths(left: np.ndarray, right: np.ndarray) -> np.ndarray:
+    """Depth of every node, the root counted as 1 (scikit-learn's decision-path length)."""
+    depth = np.zeros(left.shape[0], dtype=np.int64)
+    depth[0] = 1
+    for node in range(left.shape[0]):  # children come after their parent
+        if left[node] != -1:
+            depth[left[node]] = depth[right[node]] = depth[node] + 1
+    return depth
+
+
+@dataclass
+class IsolationPrior:
+    """Node arrays of every tree, concatenated (children as absolute indices)."""
+
+    root: np.ndarray
+    left: np.ndarray
+    right: np.ndarray
+    feature: np.ndarray
+    threshold: np.ndarray
+    leaf_value: np.ndarray
+    n_features: int
+    denominator: float
+
+    @classmethod
+    def fit(cls, X: np.ndarray, n_estimators: int, random_state: Any) -> "IsolationPrior":
+        forest = IsolationForest(n_estimators=n_estimators, max_samples="auto",
+                                 random_state=random_state).fit(X)
+        roots, lefts, rights, features, thresholds, values = [], [], [], [], [], []
+        offset = 0
+        for tree in forest.estimators_:
+            t = tree.tree_
+            leaf = t.children_left == -1
+            leaf_value = (node_depths(t.children_left, t.children_right)
+                          + average_path_length(t.n_node_samples)) - 1.0
+            roots.append(offset)
+            lefts.append(np.where(leaf, -1, t.children_left + offset))
+            rights.append(np.where(leaf, -1, t.children_right + offset))
+            features.append(np.where(leaf, 0, t.feature))
+            thresholds.append(t.threshold)
+            values.append(leaf_value)
+            offset += t.node_count
+        denominator = float(len(forest.estimators_) * average_path_length([forest.max_samples_])[0])
+        return cls(np.asarray(roots, dtype=np.int64),
+                   *(np.concatenate(a).astype(np.int64) for a in (lefts, rights, features)),
+                   np.concatenate(thresholds).astype(np.float64),
+                   np.concatenate(values).astype(np.float64), X.shape[1], denominator)
+
+    def __post_init__(self) -> None:
+        self._paths: Optional[Any] = None
+
+    def raw_scores(self, Z: np.ndarray, threads: int) -> np.ndarray:
+        """s(z) = -score_samples(z): higher = more anomalous."""
+        if self._paths is None:
+            self._paths = _core.IsolationForestPaths(self.root, self.left, self.right, self.feature,
+                                                     self.threshold, self.leaf_value, self.n_features)
+        depths = self._paths.depths(np.ascontiguousarray(Z, dtype=np.float32), threads)
+        if self.denominator == 0:  # a single training sample: scikit-learn's score is 2^-1
+            return np.full_like(depths, 0.5)
+        return 2 ** (-(depths / self.denominator))
+
+    def state(self) -> Dict[str, Any]:
+        return {f.name: getattr(self, f.name) for f in fields(self)}
+
+    def __getstate__(self) -> Dict[str, Any]:
+        return self.state()
+
+    def __setstate__(self, state: Dict[str, Any]) -> None:
+        self.__dict__.update(state)
+        self._paths = None
