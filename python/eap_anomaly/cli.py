@@ -1,10 +1,28 @@
-"""Command line: ``eap-anomaly demo``."""
+"""Command line: ``eap-anomaly demo | fit | score``.
+
+    eap-anomaly demo
+    eap-anomaly fit --train FILE [--labels COLUMN] --save MODEL
+    eap-anomaly score --model MODEL --aux FILE --out FILE [--chunk-size N] [--n-jobs N] [--details]
+    eap-anomaly score --train FILE [--labels COLUMN] --aux FILE --out FILE ...
+
+Files: .npy (memory-mapped), .npz (arrays X and y), .csv, .parquet (needs pyarrow). Candidates
+are streamed chunk by chunk and results written as they come; the output file appears only when
+complete. Errors print one line and exit with status 2.
+"""
 
 from __future__ import annotations
 
 import argparse
 import sys
-from typing import Optional, Sequence
+import time
+from typing import TYPE_CHECKING, Optional, Sequence
+
+import numpy as np
+
+if TYPE_CHECKING:
+    from .scorer import EAPScorer
+
+DETAIL_COLUMNS = ["quality", "p_anomaly", "density", "rarity"]
 
 
 def demo(args: argparse.Namespace) -> int:
@@ -13,14 +31,112 @@ def demo(args: argparse.Namespace) -> int:
     return run(seed=args.seed)
 
 
-def main(argv: Optional[Sequence[str]] = None) -> int:
-    parser = argparse.ArgumentParser(prog="eap-anomaly", description=__doc__)
+def _fit(args: argparse.Namespace) -> "EAPScorer":
+    from .files import read_training
+    from .scorer import EAPScorer
+
+    X, y = read_training(args.train, args.labels)
+    return EAPScorer(random_state=args.seed, n_jobs=args.n_jobs).fit(X, y)
+
+
+def fit(args: argparse.Namespace) -> int:
+    scorer = _fit(args)
+    scorer.save(args.save)
+    print(f"fitted on {args.train}: k-hat {scorer.rounds_[0].k}; saved to {args.save}", file=sys.stderr)
+    return 0
+
+
+def _progress(done: int, total: int, start: float) -> None:
+    rate = done / max(time.perf_counter() - start, 1e-9)
+    if total > 0:
+        bar = "#" * int(30 * done / total)
+        sys.stderr.write(f"\r[{bar:<30}] {done}/{total} candidates, {rate:,.0f}/s")
+    else:
+        sys.stderr.write(f"\r{done} candidates, {rate:,.0f}/s")
+    sys.stderr.flush()
+
+
+def score(args: argparse.Namespace) -> int:
+    from .files import ScoreWriter, candidate_chunks
+    from .scorer import EAPScorer
+
+    if (args.model is None) == (args.train is None):
+        raise ValueError("give exactly one of --model (a saved scorer) or --train (fit now)")
+    scorer = EAPScorer.load(args.model) if args.model else _fit(args)
+    if args.n_jobs is not None:
+        scorer.set_params(n_jobs=args.n_jobs)
+    scorer.set_params(chunk_size=args.chunk_size)
+    total, chunks = candidate_chunks(args.aux, args.chunk_size)
+    writer = ScoreWriter(args.out, DETAIL_COLUMNS if args.details else ["quality"], total)
+    start = time.perf_counter()
+    try:
+        for block in chunks:
+            if args.details:
+                r = scorer.score(block, return_details=True)
+                writer.write(np.column_stack([getattr(r, c) for c in DETAIL_COLUMNS]))
+            else:
+                writer.write(scorer.score(block))
+            if args.progress:
+                _progress(writer.written, total, start)
+        if total >= 0 and writer.written != total:
+            raise ValueError(f"{args.aux}: read {writer.written} rows, expected {total}")
+        writer.commit()
+    except BaseException:
+        writer.abort()
+        raise
+    finally:
+        if args.progress:
+            sys.stderr.write("\n")
+    print(f"scored {writer.written} candidates in {time.perf_counter() - start:.1f} s -> {args.out}",
+          file=sys.stderr)
+    return 0
+
+
+def _positive(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be a positive integer, got {value}")
+    return value
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="eap-anomaly", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = parser.add_subparsers(dest="command", required=True)
     p = sub.add_parser("demo", help="score auxiliary anomalies on scikit-learn's breast-cancer data")
     p.add_argument("--seed", type=int, default=0)
     p.set_defaults(run=demo)
-    args = parser.parse_args(argv)
-    return int(args.run(args))
+
+    def training_options(p: argparse.ArgumentParser, required: bool) -> None:
+        p.add_argument("--train", required=required, help="training data (features + labels)")
+        p.add_argument("--labels", help="label column name or index, or .npz key (default: last column / 'y')")
+        p.add_argument("--seed", type=int, default=0, help="random state of the Isolation Forest")
+        p.add_argument("--n-jobs", type=int, default=None, help="threads (default: OpenMP default)")
+
+    p = sub.add_parser("fit", help="fit a scorer on labelled training data and save it")
+    training_options(p, required=True)
+    p.add_argument("--save", required=True, help="where to write the model (.npz)")
+    p.set_defaults(run=fit)
+
+    p = sub.add_parser("score", help="score candidates with a saved scorer (or fit one first)")
+    training_options(p, required=False)
+    p.add_argument("--model", help="a model written by 'eap-anomaly fit'")
+    p.add_argument("--aux", required=True, help="candidates to score")
+    p.add_argument("--out", required=True, help="output file (.npy, .csv or .parquet)")
+    p.add_argument("--chunk-size", type=_positive, default=65536)
+    p.add_argument("--details", action="store_true", help="also write P(y=1|x), P(x) and rarity")
+    p.add_argument("--no-progress", dest="progress", action="store_false")
+    p.set_defaults(run=score)
+    return parser
+
+
+def main(argv: Optional[Sequence[str]] = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return int(args.run(args))
+    except (ValueError, TypeError, OSError) as exc:
+        print(f"eap-anomaly: error: {exc}", file=sys.stderr)
+        return 2
 
 
 if __name__ == "__main__":

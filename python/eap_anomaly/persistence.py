@@ -79,6 +79,8 @@ def load_scorer(path: PathLike) -> "EAPScorer":
         data = np.load(path, allow_pickle=False)
     except (OSError, ValueError) as exc:
         raise ValueError(f"{os.fspath(path)!r} is not a saved eap-anomaly scorer: {exc}") from exc
+    if not isinstance(data, np.lib.npyio.NpzFile):
+        raise ValueError(f"{os.fspath(path)!r} is not a saved eap-anomaly scorer (not an .npz file)")
     with data:
         if "format" not in data.files or str(data["format"]) != FORMAT:
             raise ValueError(f"{os.fspath(path)!r} is not a saved eap-anomaly scorer")

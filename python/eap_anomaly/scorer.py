@@ -205,6 +205,7 @@ class EAPScorer(BaseEstimator):
         if rows.shape[1] != self.n_features_in_:
             raise ValueError(f"Z has {rows.shape[1]} features but the scorer was fitted with {self.n_features_in_}")
         chunk = check_int(self.chunk_size, "chunk_size", low=1)
+        threads = check_n_jobs(self.n_jobs)
         l = rows.shape[0]
         fields = ("quality", "p_anomaly", "density", "rarity")
         out = {name: np.empty(l) for name in fields}
@@ -212,7 +213,7 @@ class EAPScorer(BaseEstimator):
             block = check_matrix(rows[start:start + chunk], "Z")
             if block.dtype != self.dtype_:
                 block = block.astype(self.dtype_)
-            parts = [self._score_round(r, block) for r in self.rounds_]
+            parts = [self._score_round(r, block, threads) for r in self.rounds_]
             for i, name in enumerate(fields):
                 out[name][start:start + chunk] = np.mean([p[i] for p in parts], axis=0)
         if not return_details:
@@ -233,8 +234,8 @@ class EAPScorer(BaseEstimator):
         """Load a scorer written by :meth:`save`."""
         return load_scorer(path)
 
-    def _score_round(self, r: _Round, block: np.ndarray) -> List[np.ndarray]:
-        scores, rarity = r.detector._score_parts(block)
+    def _score_round(self, r: _Round, block: np.ndarray, threads: int) -> List[np.ndarray]:
+        scores, rarity = r.detector._score_parts(block, threads)
         p = class_probability(scores, r.detector.offset_, r.detector.threshold_)
         px = density(rarity, r.rho_sum)
         quality = expected_anomaly_posterior(p, px, r.n_centres, self.alpha0_, self.beta0_)

@@ -131,7 +131,7 @@ class SSDO(BaseEstimator):
         self.ball_radius_ = np.ascontiguousarray(ball_radius, dtype=np.float64)
         self._index = None
 
-        scores, rarity = self._score_parts(self.X_train_, raw=raw)
+        scores, rarity = self._score_parts(self.X_train_, threads, raw=raw)
         self.decision_scores_ = scores
         self.offset_, self.threshold_ = squash_threshold(scores, self.n_anomalies_, self.threshold)
         return rarity
@@ -156,12 +156,12 @@ class SSDO(BaseEstimator):
             return np.zeros_like(raw)
         return np.clip((raw - self.prior_min_) / self.prior_span_, 0.0, 1.0)
 
-    def _score_parts(self, Z: np.ndarray, raw: Optional[np.ndarray] = None) -> Tuple[np.ndarray, np.ndarray]:
+    def _score_parts(self, Z: np.ndarray, threads: int,
+                     raw: Optional[np.ndarray] = None) -> Tuple[np.ndarray, np.ndarray]:
         """SSDO scores f(Z) and rarity of Z against the balls, from one pass of the core."""
         index = self._core_index()
         Zs = Z * Z.dtype.type(self._scale) if self._scale != 1.0 else Z
-        w_pos, w_neg, rarity = index.score(Zs, check_n_jobs(self.n_jobs))
-        threads = check_n_jobs(self.n_jobs)
+        w_pos, w_neg, rarity = index.score(Zs, threads)
         prior = self._prior_from_raw(self.prior_.raw_scores(Z, threads) if raw is None else raw)
         scores = (prior + self.alpha_ * w_pos) / (1.0 + self.alpha_ * (w_pos + w_neg))
         return scores, rarity / self._scale if self._scale != 1.0 else rarity
@@ -177,7 +177,7 @@ class SSDO(BaseEstimator):
 
     def decision_function(self, Z: Any) -> np.ndarray:
         """SSDO score f(Z), float64 (n,); higher = more anomalous."""
-        return self._score_parts(self._check_Z(Z))[0]
+        return self._score_parts(self._check_Z(Z), check_n_jobs(self.n_jobs))[0]
 
     def predict_proba(self, Z: Any) -> np.ndarray:
         """Columns [P(y=0|z), P(y=1|z)] from the squashing scaler (SPEC section 5)."""
