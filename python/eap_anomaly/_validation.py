@@ -87,26 +87,26 @@ def safe_scale(*arrays: np.ndarray) -> float:
 def check_int(value: Any, name: str, *, low: Optional[int] = None, high: Optional[int] = None) -> int:
     if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Integral):
         raise TypeError(f"{name} must be an integer, got {type(value).__name__}")
-    value = int(value)
-    if (low is not None and value < low) or (high is not None and value > high):
+    number = int(value)
+    if (low is not None and number < low) or (high is not None and number > high):
         lo = "-inf" if low is None else low
         hi = "inf" if high is None else high
-        raise ValueError(f"{name} must be in [{lo}, {hi}], got {value}")
-    return value
+        raise ValueError(f"{name} must be in [{lo}, {hi}], got {number}")
+    return number
 
 
 def check_float(value: Any, name: str, *, low: float, high: float, low_open: bool = False,
                 high_open: bool = False) -> float:
     if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real):
         raise TypeError(f"{name} must be a real number, got {type(value).__name__}")
-    value = float(value)
-    too_low = value <= low if low_open else value < low
-    too_high = value >= high if high_open else value > high
-    if not np.isfinite(value) or too_low or too_high:
+    number = float(value)
+    too_low = number <= low if low_open else number < low
+    too_high = number >= high if high_open else number > high
+    if not np.isfinite(number) or too_low or too_high:
         lb = "(" if low_open else "["
         hb = ")" if high_open else "]"
-        raise ValueError(f"{name} must be in {lb}{low}, {high}{hb}, got {value}")
-    return value
+        raise ValueError(f"{name} must be in {lb}{low}, {high}{hb}, got {number}")
+    return number
 
 
 def available_cpus() -> int:
@@ -121,12 +121,12 @@ def check_n_jobs(n_jobs: Any) -> int:
     OMP_NUM_THREADS); -1 -> all CPUs; -2 -> all but one; 0 -> ValueError."""
     if n_jobs is None:
         return 0
-    n_jobs = check_int(n_jobs, "n_jobs")
-    if n_jobs == 0:
+    jobs = check_int(n_jobs, "n_jobs")
+    if jobs == 0:
         raise ValueError("n_jobs must be a positive integer, -1 (all CPUs) or None, got 0")
-    if n_jobs < 0:
-        return max(1, available_cpus() + 1 + n_jobs)
-    return n_jobs
+    if jobs < 0:
+        return max(1, available_cpus() + 1 + jobs)
+    return jobs
 
 
 def check_labels(y: Any, n_rows: int, name: str = "y") -> np.ndarray:
@@ -142,4 +142,5 @@ def check_labels(y: Any, n_rows: int, name: str = "y") -> np.ndarray:
     if not (values <= {0, 1} or values <= {-1, 1}):
         shown = sorted(values, key=str)[:6]
         raise ValueError(f"{name} must hold labels 0/1 or -1/+1 (1 = anomaly), got values {shown}")
-    return arr == 1
+    mask: np.ndarray = arr == 1
+    return mask

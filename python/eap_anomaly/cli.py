@@ -75,7 +75,7 @@ def score(args: argparse.Namespace) -> int:
                 r = scorer.score(block, return_details=True)
                 writer.write(np.column_stack([getattr(r, c) for c in DETAIL_COLUMNS]))
             else:
-                writer.write(scorer.score(block))
+                writer.write(scorer.score(block, return_details=False))
             if args.progress:
                 _progress(writer.written, total, start)
         if total >= 0 and writer.written != total:

@@ -20,14 +20,14 @@ if TYPE_CHECKING:
     from .scorer import EAPScorer
 
 try:
-    import dask
     import dask.array as da
+    from dask.delayed import delayed
 except ImportError as exc:  # pragma: no cover - exercised only without the extra
     raise ImportError("eap_anomaly.dask needs Dask: pip install 'eap-anomaly[dask]'") from exc
 
 
 def _score_block(block: np.ndarray, scorer: "EAPScorer") -> np.ndarray:
-    return scorer.score(block)
+    return scorer.score(block, return_details=False)
 
 
 def score(scorer: "EAPScorer", candidates: Any, *, n_jobs: Optional[int] = None) -> "da.Array":
@@ -61,10 +61,12 @@ def score(scorer: "EAPScorer", candidates: Any, *, n_jobs: Optional[int] = None)
     if n_jobs is not None:
         scorer = _with_threads(scorer, n_jobs)
     if candidates.numblocks[1] != 1:
-        candidates = candidates.rechunk({1: -1})  # each task needs whole rows
-    shared = dask.delayed(scorer, pure=True)
-    return da.map_blocks(_score_block, candidates, shared, drop_axis=1, dtype=np.float64,
-                         meta=np.empty((0,), dtype=np.float64))
+        candidates = candidates.rechunk({1: -1})  # type: ignore[no-untyped-call]  # whole rows per task
+    shared = delayed(scorer, pure=True)
+    quality: da.Array = da.map_blocks(  # type: ignore[no-untyped-call]
+        _score_block, candidates, shared, drop_axis=1, dtype=np.float64,
+        meta=np.empty((0,), dtype=np.float64))
+    return quality
 
 
 def _with_threads(scorer: "EAPScorer", n_jobs: int) -> "EAPScorer":

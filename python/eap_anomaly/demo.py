@@ -21,10 +21,11 @@ from .scorer import score_auxiliary
 
 def map_to_dimension(X: np.ndarray, d: int, rng: np.random.Generator) -> np.ndarray:
     """Standardise X, then PCA down to d features, or a Gaussian random projection up to d."""
-    X = (X - X.mean(0)) / np.where(X.std(0) < 1e-3, 1.0, X.std(0))
-    if X.shape[1] >= d:
-        return PCA(n_components=d, random_state=0).fit_transform(X)
-    return X @ rng.normal(size=(X.shape[1], d)) / np.sqrt(X.shape[1])
+    Z = (X - X.mean(0)) / np.where(X.std(0) < 1e-3, 1.0, X.std(0))
+    if Z.shape[1] >= d:
+        return np.asarray(PCA(n_components=d, random_state=0).fit_transform(Z))
+    projected: np.ndarray = Z @ rng.normal(size=(Z.shape[1], d)) / np.sqrt(Z.shape[1])
+    return projected
 
 
 def build_demo(seed: int = 0, n_labelled: int = 10, group: int = 50) -> Dict[str, np.ndarray]:

@@ -155,6 +155,7 @@ class ScoreWriter:
         fd, self.tmp = tempfile.mkstemp(suffix=self.suffix, dir=folder, prefix=".partial-")
         os.close(fd)
         self.written = 0
+        self._out: Any
         if self.suffix == ".npy":
             shape = (n_rows,) if len(columns) == 1 else (n_rows, len(columns))
             self._out = np.lib.format.open_memmap(self.tmp, mode="w+", dtype=np.float64, shape=shape)

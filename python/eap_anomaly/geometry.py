@@ -47,7 +47,7 @@ def knn_radii(C: Any, k: int, n_jobs: Optional[int] = None) -> np.ndarray:
     Time O(n_c^2 d), peak memory O(threads x 64 x n_c) besides a packed copy of C.
     """
     C = check_matrix(C, "C")
-    n = C.shape[0]
+    n = int(C.shape[0])
     if n < 2:
         raise ValueError(f"C must have at least 2 rows (centres), got {n}")
     k = check_int(k, "k", low=1, high=n - 1)
@@ -55,22 +55,22 @@ def knn_radii(C: Any, k: int, n_jobs: Optional[int] = None) -> np.ndarray:
     scale = safe_scale(C)
     if scale != 1.0:
         C = C * C.dtype.type(scale)
-    radii = _core.knn_radii(C, k, threads)
+    radii: np.ndarray = _core.knn_radii(C, k, threads)
     return radii / scale if scale != 1.0 else radii
 
 
 def check_radii(radii: Any, n_centres: int) -> np.ndarray:
-    radii = np.asarray(radii)
-    if radii.dtype.kind not in "fiu" or radii.dtype == np.float16:
-        raise TypeError(f"radii must be a float32 or float64 array, got {radii.dtype}")
-    if radii.ndim != 1 or radii.shape[0] != n_centres:
+    given = np.asarray(radii)
+    if given.dtype.kind not in "fiu" or given.dtype == np.float16:
+        raise TypeError(f"radii must be a float32 or float64 array, got {given.dtype}")
+    if given.ndim != 1 or given.shape[0] != n_centres:
         raise ValueError(
-            f"radii must have shape ({n_centres},) (one radius per centre), got {radii.shape}"
+            f"radii must have shape ({n_centres},) (one radius per centre), got {given.shape}"
         )
-    radii = np.ascontiguousarray(radii, dtype=np.float64)
-    if not np.isfinite(radii).all() or (radii < 0).any():
+    values = np.ascontiguousarray(given, dtype=np.float64)
+    if not np.isfinite(values).all() or (values < 0).any():
         raise ValueError("radii must be finite and non-negative")
-    return radii
+    return values
 
 
 def rarity_scores(Z: Any, C: Any, radii: Any, n_jobs: Optional[int] = None) -> np.ndarray:
@@ -180,13 +180,13 @@ def estimate_k(
     A = check_matrix(A, "A", allow_empty_rows=True)
     dtype = check_same_dtype(C=C, A=A)
     check_same_width(("C", C), ("A", A))
-    n = C.shape[0]
+    n = int(C.shape[0])
     if n < 2:
         raise ValueError(f"C must have at least 2 rows (centres), got {n}")
     k_min = check_int(k_min, "k_min", low=1)
     quantile = check_float(quantile, "quantile", low=0.0, high=1.0, low_open=True, high_open=True)
     threads = check_n_jobs(n_jobs)
-    m = A.shape[0]
+    m = int(A.shape[0])
     if anomaly_index is None:
         index = match_rows(C, A)
     else:

@@ -101,8 +101,11 @@ def load_scorer(path: PathLike) -> "EAPScorer":
                 setattr(det, name, data[f"{key}ssdo/{name}"])
             for name in FITTED_SCALARS:
                 setattr(det, name, data[f"{key}ssdo/{name}"].item())
-            prior = {name: data[f"{key}prior/{name}"] for name in IsolationPrior.__dataclass_fields__}
-            det.prior_ = IsolationPrior(**{k: (v.item() if v.ndim == 0 else v) for k, v in prior.items()})
+            prior: Dict[str, Any] = {}
+            for name in IsolationPrior.__dataclass_fields__:
+                value = data[f"{key}prior/{name}"]
+                prior[name] = value.item() if value.ndim == 0 else value
+            det.prior_ = IsolationPrior(**prior)
             det._index = None
             scorer.rounds_.append(_Round(det, int(data[key + "k"]), int(data[key + "n_centres"]),
                                          float(data[key + "rho_sum"])))

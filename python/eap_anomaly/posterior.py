@@ -43,14 +43,16 @@ def class_probability(scores: np.ndarray, offset: float, lam: float) -> np.ndarr
     if lam == 0.0:
         return np.zeros_like(scores, dtype=np.float64)
     shifted = np.maximum(scores - offset, 0.0)
-    return np.clip(1.0 - np.exp2(-np.square(shifted / lam)), 0.0, 1.0)
+    probability: np.ndarray = np.clip(1.0 - np.exp2(-np.square(shifted / lam)), 0.0, 1.0)
+    return probability
 
 
 def density(rarity: np.ndarray, rho_sum: float) -> np.ndarray:
     """P_x(z) = rho(z) / (rho(z) + sum_c rho(c)), rho = 1/rarity (0 when rarity is 0); SPEC 6."""
     rho = np.divide(1.0, rarity, out=np.zeros_like(rarity, dtype=np.float64), where=rarity > 0)
     denominator = rho + rho_sum
-    return np.divide(rho, denominator, out=np.zeros_like(rho), where=denominator > 0)
+    p_x: np.ndarray = np.divide(rho, denominator, out=np.zeros_like(rho), where=denominator > 0)
+    return p_x
 
 
 def check_prior(alpha0: Any, beta0: Any) -> Tuple[float, float]:

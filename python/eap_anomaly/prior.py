@@ -68,9 +68,9 @@ class IsolationPrior:
             thresholds.append(t.threshold)
             values.append(leaf_value)
             offset += t.node_count
-        denominator = float(len(forest.estimators_) * average_path_length([forest.max_samples_])[0])
-        return cls(np.asarray(roots, dtype=np.int64),
-                   *(np.concatenate(a).astype(np.int64) for a in (lefts, rights, features)),
+        denominator = float(len(forest.estimators_) * average_path_length(np.array([forest.max_samples_]))[0])
+        left, right, feature = (np.concatenate(a).astype(np.int64) for a in (lefts, rights, features))
+        return cls(np.asarray(roots, dtype=np.int64), left, right, feature,
                    np.concatenate(thresholds).astype(np.float64),
                    np.concatenate(values).astype(np.float64), X.shape[1], denominator)
 
@@ -85,7 +85,8 @@ class IsolationPrior:
         depths = self._paths.depths(np.ascontiguousarray(Z, dtype=np.float32), threads)
         if self.denominator == 0:  # a single training sample: scikit-learn's score is 2^-1
             return np.full_like(depths, 0.5)
-        return 2 ** (-(depths / self.denominator))
+        scores: np.ndarray = 2 ** (-(depths / self.denominator))
+        return scores
 
     def state(self) -> Dict[str, Any]:
         return {f.name: getattr(self, f.name) for f in fields(self)}

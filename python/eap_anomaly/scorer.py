@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, List, Optional, Union
+from typing import Any, Dict, List, Literal, Optional, Union, overload
 
 import numpy as np
 from sklearn.base import BaseEstimator
@@ -113,7 +113,8 @@ class EAPScorer(BaseEstimator):
     def authors_code(cls, **overrides: Any) -> "EAPScorer":
         """The choices of the authors' published code: centres "normals", k_min 5, SSDO k 5,
         percentile lambda, 100 bagging rounds (SPEC section 7)."""
-        params = dict(centres="normals", k_min=5, ssdo_k=5, threshold="percentile", n_bags=100)
+        params: Dict[str, Any] = dict(centres="normals", k_min=5, ssdo_k=5, threshold="percentile",
+                                      n_bags=100)
         params.update(overrides)
         return cls(**params)
 
@@ -188,6 +189,12 @@ class EAPScorer(BaseEstimator):
         rho_sum = float(np.sum(1.0 / rarity[rarity > 0]))
         return _Round(detector, k, n_centres, rho_sum)
 
+    @overload
+    def score(self, Z: Any, return_details: Literal[False] = ...) -> np.ndarray: ...
+
+    @overload
+    def score(self, Z: Any, return_details: Literal[True]) -> EAPResult: ...
+
     def score(self, Z: Any, return_details: bool = False) -> Union[np.ndarray, EAPResult]:
         """Quality (EAP) of each candidate row of Z, float64 (l,); higher = better.
 
@@ -242,6 +249,20 @@ class EAPScorer(BaseEstimator):
         return [quality, p, px, rarity]
 
 
+@overload
+def score_auxiliary(X_train: Any, y_train: Any, X_aux: Any, *, centres: str = ...,
+                    k: Optional[int] = ..., k_min: int = ..., alpha0: Optional[float] = ...,
+                    beta0: Optional[float] = ..., n_bags: int = ..., random_state: Any = ...,
+                    n_jobs: Optional[int] = ..., return_details: Literal[False] = ...) -> np.ndarray: ...
+
+
+@overload
+def score_auxiliary(X_train: Any, y_train: Any, X_aux: Any, *, centres: str = ...,
+                    k: Optional[int] = ..., k_min: int = ..., alpha0: Optional[float] = ...,
+                    beta0: Optional[float] = ..., n_bags: int = ..., random_state: Any = ...,
+                    n_jobs: Optional[int] = ..., return_details: Literal[True]) -> EAPResult: ...
+
+
 def score_auxiliary(
     X_train: Any,
     y_train: Any,
@@ -260,5 +281,7 @@ def score_auxiliary(
     """Quality of each auxiliary anomaly (EAP), higher = better: one call of
     ``EAPScorer(...).fit(X_train, y_train).score(X_aux)``. See :class:`EAPScorer`."""
     scorer = EAPScorer(centres=centres, k=k, k_min=k_min, alpha0=alpha0, beta0=beta0,
-                       n_bags=n_bags, random_state=random_state, n_jobs=n_jobs)
-    return scorer.fit(X_train, y_train).score(X_aux, return_details=return_details)
+                       n_bags=n_bags, random_state=random_state, n_jobs=n_jobs).fit(X_train, y_train)
+    if return_details:
+        return scorer.score(X_aux, return_details=True)
+    return scorer.score(X_aux)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any, Optional, Tuple
+from typing import Any, Dict, Optional, Tuple
 
 import numpy as np
 from sklearn.base import BaseEstimator
@@ -129,7 +129,7 @@ class SSDO(BaseEstimator):
         self.X_train_ = X.copy()
         self.is_anomaly_ = anomaly.astype(np.uint8)
         self.ball_radius_ = np.ascontiguousarray(ball_radius, dtype=np.float64)
-        self._index = None
+        self._index: Any = None
 
         scores, rarity = self._score_parts(self.X_train_, threads, raw=raw)
         self.decision_scores_ = scores
@@ -168,12 +168,12 @@ class SSDO(BaseEstimator):
 
     def _check_Z(self, Z: Any) -> np.ndarray:
         check_is_fitted(self, "prior_")
-        Z = check_matrix(Z, "Z", allow_empty_rows=True)
-        if Z.shape[1] != self.n_features_in_:
-            raise ValueError(f"Z has {Z.shape[1]} features but the model was fitted with {self.n_features_in_}")
-        if Z.dtype != self.X_train_.dtype:
-            Z = Z.astype(self.X_train_.dtype)  # documented: candidates take the fitted dtype
-        return Z
+        rows = check_matrix(Z, "Z", allow_empty_rows=True)
+        if rows.shape[1] != self.n_features_in_:
+            raise ValueError(f"Z has {rows.shape[1]} features but the model was fitted with {self.n_features_in_}")
+        if rows.dtype != self.X_train_.dtype:
+            rows = rows.astype(self.X_train_.dtype)  # documented: candidates take the fitted dtype
+        return rows
 
     def decision_function(self, Z: Any) -> np.ndarray:
         """SSDO score f(Z), float64 (n,); higher = more anomalous."""
@@ -184,7 +184,7 @@ class SSDO(BaseEstimator):
         p = class_probability(self.decision_function(Z), self.offset_, self.threshold_)
         return np.column_stack([1.0 - p, p])
 
-    def __getstate__(self) -> dict:
+    def __getstate__(self) -> Dict[str, Any]:
         state = self.__dict__.copy()
         state["_index"] = None  # rebuilt from X_train_ on first use
         return state
