@@ -42,10 +42,10 @@ EAP_ALWAYS_INLINE void micro_kernel(const T* Q, std::size_t ldq, const T* panel,
     constexpr int NV = static_cast<int>(PackedPoints<T>::W) / L;
     V acc[R][NV];
     for (int r = 0; r < R; ++r)
-        for (int v = 0; v < NV; ++v) acc[r][v] = V{} ;
+        for (int v = 0; v < NV; ++v) acc[r][v] = V{};
     for (std::size_t k = 0; k < d; ++k) {
         V p[NV];
-        __builtin_memcpy(p, panel + k * NV * L, sizeof(p));
+        for (int v = 0; v < NV; ++v) p[v] = load(panel + (k * NV + v) * L);
         for (int r = 0; r < R; ++r) {
             const V q = Q[r * ldq + k] - V{};  // broadcast (x - 0 folds to x; x + 0 would not)
             for (int v = 0; v < NV; ++v) {
@@ -54,7 +54,8 @@ EAP_ALWAYS_INLINE void micro_kernel(const T* Q, std::size_t ldq, const T* panel,
             }
         }
     }
-    __builtin_memcpy(out, acc, sizeof(acc));
+    for (int r = 0; r < R; ++r)
+        for (int v = 0; v < NV; ++v) store(out + (r * NV + v) * L, acc[r][v]);
 }
 #else
 template <class T, int R>

@@ -29,23 +29,15 @@ EAP_ALWAYS_INLINE void accumulate(const T* tile, std::size_t nr, const double* p
     for (std::size_t r = 0; r < nr; ++r) {
         for (std::size_t v = 0; v < NV; ++v) {
             const std::size_t j = v * 4;
-            V4d d2, a, b, thr, rad, p, q, m;
-            for (int e = 0; e < 4; ++e) d2[e] = static_cast<double>(tile[r * W + j + e]);
-            __builtin_memcpy(&a, positive + j, sizeof(a));
-            __builtin_memcpy(&b, negative + j, sizeof(b));
-            __builtin_memcpy(&thr, threshold + j, sizeof(thr));
-            __builtin_memcpy(&rad, radius + j, sizeof(rad));
-            __builtin_memcpy(&p, pos + r * W + j, sizeof(p));
-            __builtin_memcpy(&q, neg + r * W + j, sizeof(q));
-            __builtin_memcpy(&m, best + r * W + j, sizeof(m));
+            const V4d d2 = load_as_double(tile + r * W + j);
+            const V4d a = load(positive + j), b = load(negative + j);
+            const V4d thr = load(threshold + j), rad = load(radius + j);
+            const V4d m = load(best + r * W + j);
             const V4d x = -d2 * inv_eta2;
             const V4d w = d2 <= cut2 ? exp2_negative(x < -70.0 ? V4d{} - 70.0 : x) : V4d{};
-            p += w * a;
-            q += w * b;
-            m = (d2 < thr) & (rad < m) ? rad : m;
-            __builtin_memcpy(pos + r * W + j, &p, sizeof(p));
-            __builtin_memcpy(neg + r * W + j, &q, sizeof(q));
-            __builtin_memcpy(best + r * W + j, &m, sizeof(m));
+            store(pos + r * W + j, load(pos + r * W + j) + w * a);
+            store(neg + r * W + j, load(neg + r * W + j) + w * b);
+            store(best + r * W + j, (d2 < thr) & (rad < m) ? rad : m);
         }
     }
 #else

@@ -24,8 +24,27 @@ namespace eap {
 template <class T>
 struct Vec {
     typedef T type __attribute__((vector_size(32)));
+    // Same vector, element alignment only: loads and stores through it may be unaligned.
+    typedef T unaligned __attribute__((vector_size(32), aligned(alignof(T))));
 };
+
+template <class T>
+EAP_ALWAYS_INLINE typename Vec<T>::type load(const T* p) {
+    return *reinterpret_cast<const typename Vec<T>::unaligned*>(p);
+}
+
+template <class T>
+EAP_ALWAYS_INLINE void store(T* p, typename Vec<T>::type v) {
+    *reinterpret_cast<typename Vec<T>::unaligned*>(p) = v;
+}
 using V4d = Vec<double>::type;
+typedef float V4f __attribute__((vector_size(16), aligned(alignof(float))));
+
+// Four consecutive values as doubles (exact for float).
+EAP_ALWAYS_INLINE V4d load_as_double(const double* p) { return load(p); }
+EAP_ALWAYS_INLINE V4d load_as_double(const float* p) {
+    return __builtin_convertvector(*reinterpret_cast<const V4f*>(p), V4d);
+}
 typedef std::int64_t V4i __attribute__((vector_size(32)));
 
 // 2^x for x in [-70, 0], relative error below 2e-16: x = n + f with n = round(x), then a
