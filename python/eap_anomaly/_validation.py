@@ -64,6 +64,17 @@ def check_same_dtype(**arrays: np.ndarray) -> np.dtype:
     return next(iter(dtypes.values()))
 
 
+def as_fitted_dtype(Z: np.ndarray, fitted: np.dtype, name: str = "Z") -> np.ndarray:
+    """Candidates in the dtype the model was fitted with: float32 -> float64 is exact and done
+    here; float64 -> float32 would lose precision silently, so it is the caller's decision."""
+    if Z.dtype == fitted:
+        return Z
+    if fitted == np.float32:
+        raise TypeError(f"{name} is {Z.dtype} but the model was fitted on float32 data; "
+                        f"pass {name}.astype(np.float32) to score in float32")
+    return Z.astype(fitted)
+
+
 def check_same_width(reference: Tuple[str, np.ndarray], *others: Tuple[str, np.ndarray]) -> None:
     ref_name, ref = reference
     for name, a in others:

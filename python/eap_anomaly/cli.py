@@ -71,6 +71,8 @@ def score(args: argparse.Namespace) -> int:
     start = time.perf_counter()
     try:
         for block in chunks:
+            if scorer.dtype_ == np.float32:
+                block = np.asarray(block, dtype=np.float32)  # the model's precision, stated in --help
             if args.details:
                 r = scorer.score(block, return_details=True)
                 writer.write(np.column_stack([getattr(r, c) for c in DETAIL_COLUMNS]))

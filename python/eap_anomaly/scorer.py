@@ -10,7 +10,7 @@ from sklearn.base import BaseEstimator
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted
 
-from ._validation import check_float, check_int, check_labels, check_matrix, check_n_jobs
+from ._validation import as_fitted_dtype, check_float, check_int, check_labels, check_matrix, check_n_jobs
 from .geometry import estimate_k, knn_radii
 from .persistence import load_scorer, save_scorer
 from .posterior import check_prior, class_probability, density, expected_anomaly_posterior
@@ -200,7 +200,8 @@ class EAPScorer(BaseEstimator):
 
         Candidates are processed ``chunk_size`` rows at a time, each chunk in one fused pass of
         the core over the training points, so a memory-mapped ``.npy`` is never loaded whole.
-        Candidates are converted to the fitted dtype chunk by chunk.
+        float32 candidates for a float64 model are converted chunk by chunk (exact); float64
+        candidates for a float32 model raise ``TypeError`` (cast them explicitly).
         """
         check_is_fitted(self, "rounds_")
         if isinstance(Z, np.ndarray) and Z.ndim == 2:
@@ -217,9 +218,7 @@ class EAPScorer(BaseEstimator):
         fields = ("quality", "p_anomaly", "density", "rarity")
         out = {name: np.empty(l) for name in fields}
         for start in range(0, l, chunk):
-            block = check_matrix(rows[start:start + chunk], "Z")
-            if block.dtype != self.dtype_:
-                block = block.astype(self.dtype_)
+            block = as_fitted_dtype(check_matrix(rows[start:start + chunk], "Z"), self.dtype_)
             parts = [self._score_round(r, block, threads) for r in self.rounds_]
             for i, name in enumerate(fields):
                 out[name][start:start + chunk] = np.mean([p[i] for p in parts], axis=0)

@@ -11,6 +11,7 @@ from sklearn.utils.validation import check_is_fitted
 from . import _core
 from ._validation import (
     TAU,
+    as_fitted_dtype,
     check_float,
     check_int,
     check_labels,
@@ -171,9 +172,7 @@ class SSDO(BaseEstimator):
         rows = check_matrix(Z, "Z", allow_empty_rows=True)
         if rows.shape[1] != self.n_features_in_:
             raise ValueError(f"Z has {rows.shape[1]} features but the model was fitted with {self.n_features_in_}")
-        if rows.dtype != self.X_train_.dtype:
-            rows = rows.astype(self.X_train_.dtype)  # documented: candidates take the fitted dtype
-        return rows
+        return as_fitted_dtype(rows, self.X_train_.dtype)
 
     def decision_function(self, Z: Any) -> np.ndarray:
         """SSDO score f(Z), float64 (n,); higher = more anomalous."""
