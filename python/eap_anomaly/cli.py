@@ -65,8 +65,9 @@ def score(args: argparse.Namespace) -> int:
     scorer = EAPScorer.load(args.model) if args.model else _fit(args)
     if args.n_jobs is not None:
         scorer.set_params(n_jobs=args.n_jobs)
-    scorer.set_params(chunk_size=args.chunk_size)
-    total, chunks = candidate_chunks(args.aux, args.chunk_size)
+    if args.chunk_size is not None:
+        scorer.set_params(chunk_size=args.chunk_size)
+    total, chunks = candidate_chunks(args.aux, scorer._chunk_rows())
     writer = ScoreWriter(args.out, DETAIL_COLUMNS if args.details else ["quality"], total)
     start = time.perf_counter()
     try:
@@ -125,7 +126,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--model", help="a model written by 'eap-anomaly fit'")
     p.add_argument("--aux", required=True, help="candidates to score")
     p.add_argument("--out", required=True, help="output file (.npy, .csv or .parquet)")
-    p.add_argument("--chunk-size", type=_positive, default=65536)
+    p.add_argument("--chunk-size", type=_positive, default=None,
+                   help="candidates per chunk (default: sized to a fraction of a second)")
     p.add_argument("--details", action="store_true", help="also write P(y=1|x), P(x) and rarity")
     p.add_argument("--no-progress", dest="progress", action="store_false")
     p.set_defaults(run=score)

@@ -75,8 +75,10 @@ class EAPScorer(BaseEstimator):
         Squashing threshold (SPEC section 5).
     quantile : float, default 0.95
         Posterior quantile of k-hat.
-    chunk_size : int, default 65536
-        Candidates per pass of the core; memory is O(chunk_size) besides the output.
+    chunk_size : int or None, default None
+        Candidates per pass of the core; memory is O(chunk_size) besides the output. None sizes
+        chunks to about 2^31 distance terms (a fraction of a second), so that Ctrl-C, checked
+        between chunks, interrupts a long ``score`` promptly.
     """
 
     def __init__(
@@ -93,7 +95,7 @@ class EAPScorer(BaseEstimator):
         alpha: float = 2.3,
         threshold: str = "exact",
         quantile: float = 0.95,
-        chunk_size: int = 65536,
+        chunk_size: Optional[int] = None,
     ) -> None:
         self.centres = centres
         self.k = k
@@ -131,7 +133,8 @@ class EAPScorer(BaseEstimator):
         k_min = check_int(self.k_min, "k_min", low=1)
         n_bags = check_int(self.n_bags, "n_bags", low=0)
         check_float(self.quantile, "quantile", low=0.0, high=1.0, low_open=True, high_open=True)
-        check_int(self.chunk_size, "chunk_size", low=1)
+        if self.chunk_size is not None:
+            check_int(self.chunk_size, "chunk_size", low=1)
         check_n_jobs(self.n_jobs)
         if self.k is not None:
             check_int(self.k, "k", low=1)
@@ -212,7 +215,7 @@ class EAPScorer(BaseEstimator):
             raise ValueError(f"Z must be a 2-D array (rows x features), got {rows.ndim}-D")
         if rows.shape[1] != self.n_features_in_:
             raise ValueError(f"Z has {rows.shape[1]} features but the scorer was fitted with {self.n_features_in_}")
-        chunk = check_int(self.chunk_size, "chunk_size", low=1)
+        chunk = self._chunk_rows()
         threads = check_n_jobs(self.n_jobs)
         l = rows.shape[0]
         fields = ("quality", "p_anomaly", "density", "rarity")
@@ -228,6 +231,12 @@ class EAPScorer(BaseEstimator):
         ks = np.array([r.k for r in self.rounds_])
         lams = np.array([r.detector.threshold_ for r in self.rounds_])
         return EAPResult(**out, k=ks if bagged else int(ks[0]), threshold=lams if bagged else float(lams[0]))
+
+    def _chunk_rows(self) -> int:
+        if self.chunk_size is not None:
+            return check_int(self.chunk_size, "chunk_size", low=1)
+        terms = sum(r.detector.X_train_.shape[0] for r in self.rounds_) * self.n_features_in_
+        return int(min(max(2**31 // max(terms, 1), 256), 65536))
 
     def save(self, path: Any) -> None:
         """Save the fitted scorer as a versioned ``.npz`` of plain arrays (see
