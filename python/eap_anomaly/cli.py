@@ -4,6 +4,7 @@
     eap-anomaly fit --train FILE [--labels COLUMN] --save MODEL
     eap-anomaly score --model MODEL --aux FILE --out FILE [--chunk-size N] [--n-jobs N] [--details]
     eap-anomaly score --train FILE [--labels COLUMN] --aux FILE --out FILE ...
+    eap-anomaly evaluate --data-dir DIR [--datasets ...] [--seeds N] [--methods ...] --out DIR
 
 Files: .npy (memory-mapped), .npz (arrays X and y), .csv, .parquet (needs pyarrow). Candidates
 are streamed chunk by chunk and results written as they come; the output file appears only when
@@ -46,13 +47,13 @@ def fit(args: argparse.Namespace) -> int:
     return 0
 
 
-def _progress(done: int, total: int, start: float) -> None:
+def _progress(done: int, total: int, start: float, unit: str = "candidates") -> None:
     rate = done / max(time.perf_counter() - start, 1e-9)
     if total > 0:
         bar = "#" * int(30 * done / total)
-        sys.stderr.write(f"\r[{bar:<30}] {done}/{total} candidates, {rate:,.0f}/s")
+        sys.stderr.write(f"\r[{bar:<30}] {done}/{total} {unit}, {rate:,.2f}/s")
     else:
-        sys.stderr.write(f"\r{done} candidates, {rate:,.0f}/s")
+        sys.stderr.write(f"\r{done} {unit}, {rate:,.0f}/s")
     sys.stderr.flush()
 
 
@@ -95,6 +96,59 @@ def score(args: argparse.Namespace) -> int:
     return 0
 
 
+def evaluate(args: argparse.Namespace) -> int:
+    import csv
+    import os
+
+    from joblib import Parallel, delayed
+
+    from .baselines import METHODS
+    from .datasets import list_datasets
+    from .evaluation import METRICS, add_ranks, run_experiment, summary_table
+
+    names = list_datasets(args.data_dir)
+    if args.datasets:
+        names = [n for n in names if any(n == p or n.startswith(p.rstrip("/") + "/") for p in args.datasets)]
+        if not names:
+            raise ValueError(f"no dataset in {args.data_dir} matches {args.datasets}")
+    methods = args.methods or list(METHODS)
+    unknown = sorted(set(methods) - set(METHODS))
+    if unknown:
+        raise ValueError(f"unknown methods {unknown}; choose among {list(METHODS)}")
+    all_names = list_datasets(args.data_dir)
+    tasks = [(name, seed) for name in names for seed in range(args.seeds)]
+    os.makedirs(args.out, exist_ok=True)
+    rows = []
+    start = time.perf_counter()
+    jobs = Parallel(n_jobs=args.n_jobs, return_as="generator_unordered")(
+        delayed(run_experiment)(name, all_names, seed, args.data_dir, methods, 1) for name, seed in tasks)
+    for done, result in enumerate(jobs, 1):
+        rows.extend(result)
+        if args.progress:
+            _progress(done, len(tasks), start, unit="experiments")
+    if args.progress:
+        sys.stderr.write("\n")
+    if not rows:
+        raise ValueError("the protocol accepted none of the datasets (each needs g >= 10)")
+    rows.sort(key=lambda r: (r["dataset"], r["seed"], methods.index(r["method"])))
+    add_ranks(rows)
+    fields = ["dataset", "suite", "seed", "method", *METRICS, *(f"rank_{m}" for m in METRICS)]
+    with open(os.path.join(args.out, "results.csv"), "w", newline="") as f:
+        writer = csv.DictWriter(f, fieldnames=fields, extrasaction="ignore")
+        writer.writeheader()
+        writer.writerows(rows)
+    table = summary_table(rows)
+    with open(os.path.join(args.out, "summary.md"), "w") as f:
+        f.write(table + "\n")
+    print(table)
+    if args.plots:
+        from .plots import learning_curves, quality_distributions
+
+        for path in quality_distributions(rows, args.out) + learning_curves(rows, args.out):
+            print(f"wrote {path}", file=sys.stderr)
+    return 0
+
+
 def _positive(text: str) -> int:
     value = int(text)
     if value < 1:
@@ -131,6 +185,17 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--details", action="store_true", help="also write P(y=1|x), P(x) and rarity")
     p.add_argument("--no-progress", dest="progress", action="store_false")
     p.set_defaults(run=score)
+
+    p = sub.add_parser("evaluate", help="the paper's evaluation protocol on ADBench-format datasets")
+    p.add_argument("--data-dir", default=None, help="dataset folder (default: $EAP_ANOMALY_DATA)")
+    p.add_argument("--datasets", nargs="*", help="dataset names or folders (default: all)")
+    p.add_argument("--seeds", type=_positive, default=5)
+    p.add_argument("--methods", nargs="*", help="quality methods (default: all)")
+    p.add_argument("--out", required=True, help="output folder (CSV, summary.md, PNGs)")
+    p.add_argument("--n-jobs", type=int, default=1, help="experiments run in parallel processes")
+    p.add_argument("--no-plots", dest="plots", action="store_false")
+    p.add_argument("--no-progress", dest="progress", action="store_false")
+    p.set_defaults(run=evaluate)
     return parser
 
 

@@ -13,19 +13,10 @@ from typing import Dict
 
 import numpy as np
 from sklearn.datasets import load_breast_cancer, load_digits, load_wine
-from sklearn.decomposition import PCA
 from sklearn.metrics import roc_auc_score
 
+from .evaluation import map_to_dimension
 from .scorer import score_auxiliary
-
-
-def map_to_dimension(X: np.ndarray, d: int, rng: np.random.Generator) -> np.ndarray:
-    """Standardise X, then PCA down to d features, or a Gaussian random projection up to d."""
-    Z = (X - X.mean(0)) / np.where(X.std(0) < 1e-3, 1.0, X.std(0))
-    if Z.shape[1] >= d:
-        return np.asarray(PCA(n_components=d, random_state=0).fit_transform(Z))
-    projected: np.ndarray = Z @ rng.normal(size=(Z.shape[1], d)) / np.sqrt(Z.shape[1])
-    return projected
 
 
 def build_demo(seed: int = 0, n_labelled: int = 10, group: int = 50) -> Dict[str, np.ndarray]:
@@ -36,8 +27,8 @@ def build_demo(seed: int = 0, n_labelled: int = 10, group: int = 50) -> Dict[str
     sick = rng.permutation(np.flatnonzero(malignant))
     train = np.concatenate([benign[group:], sick[:n_labelled]])
     y_train = np.r_[np.zeros(benign.size - group), np.ones(n_labelled)].astype(int)
-    others = np.vstack([map_to_dimension(load_wine().data, X.shape[1], rng),
-                        map_to_dimension(load_digits().data, X.shape[1], rng)])
+    others = np.vstack([map_to_dimension(D, np.arange(D.shape[0]), X.shape[1], rng)
+                        for D in (load_wine().data, load_digits().data)])
     mean, std = X[train].mean(0), X[train].std(0)
     std = np.where(std < 1e-3, 1.0, std)
     groups = {
