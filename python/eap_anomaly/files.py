@@ -40,11 +40,18 @@ def _csv_header(path: str) -> Optional[List[str]]:
         first = next(csv.reader(f), None)
     if first is None:
         raise ValueError(f"{path}: the file is empty")
-    try:
-        [float(v) for v in first]
+    # A header is a row of names: a row mixing numbers and text is a data row with a typo, and
+    # is left for the numeric parser to reject.
+    def numeric(cell: str) -> bool:
+        try:
+            float(cell)
+            return True
+        except ValueError:
+            return False
+
+    if any(numeric(v) for v in first):
         return None
-    except ValueError:
-        return [v.strip() for v in first]
+    return [v.strip() for v in first]
 
 
 def read_training(path: str, labels: Optional[str]) -> Tuple[np.ndarray, np.ndarray]:

@@ -15,6 +15,7 @@ from __future__ import annotations
 import json
 import os
 import tempfile
+import zipfile
 from typing import TYPE_CHECKING, Any, Dict, Union
 
 import numpy as np
@@ -73,40 +74,47 @@ def save_scorer(scorer: "EAPScorer", path: PathLike) -> None:
 
 def load_scorer(path: PathLike) -> "EAPScorer":
     """Read a scorer written by :func:`save_scorer`. Raises ``ValueError`` for anything else."""
+    name = os.fspath(path)
+    try:
+        with open(path, "rb") as f:  # our handle: closed even when the archive is corrupt
+            data = np.load(f, allow_pickle=False)
+            if not isinstance(data, np.lib.npyio.NpzFile):
+                raise ValueError("not an .npz archive")
+            with data:
+                return _read_scorer(data)
+    except FileNotFoundError:
+        raise ValueError(f"{name!r}: no such file") from None
+    except (OSError, ValueError, KeyError, TypeError, EOFError, zipfile.BadZipFile) as exc:
+        raise ValueError(f"{name!r} is not a saved eap-anomaly scorer ({exc})") from exc
+
+
+def _read_scorer(data: Any) -> "EAPScorer":
     from .scorer import EAPScorer, _Round
 
-    try:
-        data = np.load(path, allow_pickle=False)
-    except (OSError, ValueError) as exc:
-        raise ValueError(f"{os.fspath(path)!r} is not a saved eap-anomaly scorer: {exc}") from exc
-    if not isinstance(data, np.lib.npyio.NpzFile):
-        raise ValueError(f"{os.fspath(path)!r} is not a saved eap-anomaly scorer (not an .npz file)")
-    with data:
-        if "format" not in data.files or str(data["format"]) != FORMAT:
-            raise ValueError(f"{os.fspath(path)!r} is not a saved eap-anomaly scorer")
-        version = int(data["format_version"])
-        if version != FORMAT_VERSION:
-            raise ValueError(f"saved scorer has format version {version}; this eap-anomaly "
-                             f"reads version {FORMAT_VERSION}")
-        scorer = EAPScorer(**json.loads(str(data["params"])))
-        fitted = json.loads(str(data["scorer"]))
-        scorer.alpha0_, scorer.beta0_ = fitted["alpha0_"], fitted["beta0_"]
-        scorer.n_features_in_ = fitted["n_features_in_"]
-        scorer.dtype_ = np.dtype(fitted["dtype_"])
-        scorer.rounds_ = []
-        for r in range(fitted["n_rounds"]):
-            key = f"round{r}/"
-            det = SSDO(**json.loads(str(data[key + "ssdo/params"])))
-            for name in FITTED_ARRAYS:
-                setattr(det, name, data[f"{key}ssdo/{name}"])
-            for name in FITTED_SCALARS:
-                setattr(det, name, data[f"{key}ssdo/{name}"].item())
-            prior: Dict[str, Any] = {}
-            for name in IsolationPrior.__dataclass_fields__:
-                value = data[f"{key}prior/{name}"]
-                prior[name] = value.item() if value.ndim == 0 else value
-            det.prior_ = IsolationPrior(**prior)
-            det._index = None
-            scorer.rounds_.append(_Round(det, int(data[key + "k"]), int(data[key + "n_centres"]),
-                                         float(data[key + "rho_sum"])))
+    if "format" not in data.files or str(data["format"]) != FORMAT:
+        raise ValueError("it has no eap-anomaly format marker")
+    version = int(data["format_version"])
+    if version != FORMAT_VERSION:
+        raise ValueError(f"format version {version}; this eap-anomaly reads version {FORMAT_VERSION}")
+    scorer = EAPScorer(**json.loads(str(data["params"])))
+    fitted = json.loads(str(data["scorer"]))
+    scorer.alpha0_, scorer.beta0_ = fitted["alpha0_"], fitted["beta0_"]
+    scorer.n_features_in_ = fitted["n_features_in_"]
+    scorer.dtype_ = np.dtype(fitted["dtype_"])
+    scorer.rounds_ = []
+    for r in range(fitted["n_rounds"]):
+        key = f"round{r}/"
+        det = SSDO(**json.loads(str(data[key + "ssdo/params"])))
+        for name in FITTED_ARRAYS:
+            setattr(det, name, data[f"{key}ssdo/{name}"])
+        for name in FITTED_SCALARS:
+            setattr(det, name, data[f"{key}ssdo/{name}"].item())
+        prior: Dict[str, Any] = {}
+        for name in IsolationPrior.__dataclass_fields__:
+            value = data[f"{key}prior/{name}"]
+            prior[name] = value.item() if value.ndim == 0 else value
+        det.prior_ = IsolationPrior(**prior)
+        det._index = None
+        scorer.rounds_.append(_Round(det, int(data[key + "k"]), int(data[key + "n_centres"]),
+                                     float(data[key + "rho_sum"])))
     return scorer
