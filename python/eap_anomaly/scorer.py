@@ -211,14 +211,12 @@ class EAPScorer(BaseEstimator):
             rows = Z  # sliced lazily: memory maps stay on disk
         else:
             rows = check_matrix(Z, "Z", allow_empty_rows=True)
-        if rows.ndim != 2:
-            raise ValueError(f"Z must be a 2-D array (rows x features), got {rows.ndim}-D")
         if rows.shape[1] != self.n_features_in_:
             raise ValueError(f"Z has {rows.shape[1]} features but the scorer was fitted with {self.n_features_in_}")
         chunk = self._chunk_rows()
         threads = check_n_jobs(self.n_jobs)
         l = rows.shape[0]
-        fields = ("quality", "p_anomaly", "density", "rarity")
+        fields = ("quality", "p_anomaly", "density", "rarity")[:4 if return_details else 1]
         out = {name: np.empty(l) for name in fields}
         for start in range(0, l, chunk):
             block = as_fitted_dtype(check_matrix(rows[start:start + chunk], "Z"), self.dtype_)

@@ -1,0 +1,74 @@
+"""asv: SSDO, the fitted scorer and score_auxiliary (SPEC sections 4-7)."""
+
+import numpy as np
+from sklearn.metrics import roc_auc_score
+
+import eap_anomaly as eap
+
+from .common import candidates, training_data
+
+
+class SSDO:
+    params = ([2000, 5000], [8, 64], [1, -1])
+    param_names = ["n", "d", "n_jobs"]
+
+    def setup(self, n, d, n_jobs):
+        self.X, self.y = training_data(n, d)
+        self.Z, _ = candidates(20000, d)
+        self.fitted = eap.SSDO(random_state=0, n_jobs=n_jobs).fit(self.X, self.y)
+
+    def time_fit(self, n, d, n_jobs):
+        eap.SSDO(random_state=0, n_jobs=n_jobs).fit(self.X, self.y)
+
+    def time_decision_function(self, n, d, n_jobs):
+        self.fitted.decision_function(self.Z)
+
+
+class Scorer:
+    params = ([5000], [8, 64], ["float32", "float64"], [1, -1])
+    param_names = ["n", "d", "dtype", "n_jobs"]
+
+    def setup_cache(self):
+        fitted = {}
+        for d in self.params[1]:
+            for dtype in self.params[2]:
+                X, y = training_data(5000, d, np.dtype(dtype))
+                fitted[d, dtype] = eap.EAPScorer(random_state=0).fit(X, y)
+        return fitted
+
+    def setup(self, fitted, n, d, dtype, n_jobs):
+        self.X, self.y = training_data(n, d, np.dtype(dtype))
+        self.Z, _ = candidates(50000, d, np.dtype(dtype))
+        self.scorer = fitted[d, dtype].set_params(n_jobs=n_jobs)
+
+    def time_fit(self, fitted, n, d, dtype, n_jobs):
+        eap.EAPScorer(random_state=0, n_jobs=n_jobs).fit(self.X, self.y)
+
+    def time_score(self, fitted, n, d, dtype, n_jobs):
+        self.scorer.score(self.Z)
+
+    def peakmem_score(self, fitted, n, d, dtype, n_jobs):
+        self.scorer.score(self.Z)
+
+
+class ScoreAuxiliary:
+    params = ([1000, 5000], [16, 64])
+    param_names = ["n", "d"]
+    timeout = 300
+
+    def setup(self, n, d):
+        self.X, self.y = training_data(n, d)
+        self.Z, self.good = candidates(30000, d)
+
+    def time_score_auxiliary(self, n, d):
+        eap.score_auxiliary(self.X, self.y, self.Z, random_state=0)
+
+    def peakmem_score_auxiliary(self, n, d):
+        eap.score_auxiliary(self.X, self.y, self.Z, random_state=0)
+
+    def track_auc_qlt(self, n, d):
+        """AUC_QLT on the fixed synthetic split: realistic = good, the rest = poor."""
+        quality = eap.score_auxiliary(self.X, self.y, self.Z, random_state=0)
+        return roc_auc_score(self.good, quality)
+
+    track_auc_qlt.unit = "AUC"
