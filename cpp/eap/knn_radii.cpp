@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "eap/distances.hpp"
+#include "eap/kdtree.hpp"
 #include "eap/parallel.hpp"
 
 namespace eap {
@@ -18,9 +19,29 @@ std::size_t rows_per_block(std::size_t n, std::size_t elem) {
 }
 }  // namespace
 
+// Small k in low dimension: a kd-tree visits a few leaves per point instead of every point.
+// Both paths select the same value from identically computed distances.
+constexpr std::size_t kTreeMaxDim = 10, kTreeMaxK = 64;
+
+template <class T>
+void knn_radii_tree(const T* C, std::size_t n, std::size_t d, std::size_t k, int n_threads,
+                    double* radii) {
+    const KdTree<T> tree(C, n, d);
+    constexpr std::size_t kRows = 64;
+    parallel_for(
+        static_cast<std::ptrdiff_t>((n + kRows - 1) / kRows), n_threads,
+        [] { return typename KdTree<T>::Scratch{}; },
+        [&](typename KdTree<T>::Scratch& s, std::ptrdiff_t item) {
+            const std::size_t i0 = static_cast<std::size_t>(item) * kRows;
+            for (std::size_t r = i0; r < std::min(n, i0 + kRows); ++r)
+                radii[tree.row(r)] = std::sqrt(static_cast<double>(tree.kth_other(r, k, s)));
+        });
+}
+
 template <class T>
 void knn_radii(const T* C, std::size_t n, std::size_t d, std::size_t k, int n_threads,
                double* radii) {
+    if (d <= kTreeMaxDim && k <= kTreeMaxK) return knn_radii_tree(C, n, d, k, n_threads, radii);
     constexpr std::size_t W = PackedPoints<T>::W;
     const PackedPoints<T> packed(C, n, d);
     const std::size_t B = rows_per_block(n, sizeof(T));
