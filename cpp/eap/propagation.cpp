@@ -33,7 +33,7 @@ EAP_ALWAYS_INLINE void accumulate(const T* tile, std::size_t nr, const double* p
             const V4d a = load(positive + j), b = load(negative + j);
             const V4d thr = load(threshold + j), rad = load(radius + j);
             const V4d m = load(best + r * W + j);
-            const V4d x = -d2 * inv_eta2;
+            const V4d x = d2 > 0.0 ? -d2 * inv_eta2 : V4d{};  // 0 * inf (tiny eta) must stay 0
             const V4d w = d2 <= cut2 ? exp2_negative(x < -70.0 ? V4d{} - 70.0 : x) : V4d{};
             store(pos + r * W + j, load(pos + r * W + j) + w * a);
             store(neg + r * W + j, load(neg + r * W + j) + w * b);
@@ -44,7 +44,7 @@ EAP_ALWAYS_INLINE void accumulate(const T* tile, std::size_t nr, const double* p
     for (std::size_t r = 0; r < nr; ++r) {
         for (std::size_t j = 0; j < W; ++j) {
             const double d2 = tile[r * W + j];
-            const double w = d2 <= cut2 ? std::exp2(-d2 * inv_eta2) : 0.0;
+            const double w = d2 <= cut2 ? (d2 > 0.0 ? std::exp2(-d2 * inv_eta2) : 1.0) : 0.0;
             pos[r * W + j] += w * positive[j];
             neg[r * W + j] += w * negative[j];
             if (d2 < threshold[j]) best[r * W + j] = std::min(best[r * W + j], radius[j]);

@@ -55,6 +55,20 @@ def check_matrix(X: Any, name: str, *, allow_empty_rows: bool = False) -> np.nda
     return arr
 
 
+def check_probabilities(values: Any, name: str) -> np.ndarray:
+    """A float64 array of probabilities in [0, 1] (any shape) from float or integer input."""
+    try:
+        arr = np.asarray(values)
+    except ValueError as exc:  # ragged sequences
+        raise TypeError(f"{name} must be a numeric array, got a ragged sequence") from exc
+    if arr.dtype.kind not in "iuf" or arr.dtype == np.float16:
+        raise TypeError(f"{name} must be a float32/float64 (or integer) array, got {arr.dtype}")
+    arr = arr.astype(np.float64, copy=False)
+    if not np.isfinite(arr).all() or (arr < 0).any() or (arr > 1).any():
+        raise ValueError(f"{name} must hold probabilities in [0, 1]")
+    return arr
+
+
 def check_same_dtype(**arrays: np.ndarray) -> np.dtype:
     """All arrays must share one dtype: float32 data is never silently promoted."""
     dtypes = {name: a.dtype for name, a in arrays.items()}
@@ -84,10 +98,11 @@ def check_same_width(reference: Tuple[str, np.ndarray], *others: Tuple[str, np.n
             )
 
 
-def safe_scale(*arrays: np.ndarray) -> float:
-    """Power-of-two factor that brings the data into the range where squared distances are exact
-    enough (1.0 almost always). Distances scale exactly with it."""
-    dtype = arrays[0].dtype
+def safe_scale(*arrays: np.ndarray, dtype: Optional[np.dtype] = None) -> float:
+    """Power-of-two factor that brings the data into the range where squared distances in
+    ``dtype`` (default: the data's) are exact enough (1.0 almost always). Distances and
+    Isolation Forest splits scale exactly with it."""
+    dtype = np.dtype(dtype or arrays[0].dtype)
     peak = max((float(np.abs(a).max()) for a in arrays if a.size), default=0.0)
     lo, hi = _SAFE_RANGE[dtype]
     if peak == 0.0 or lo <= peak <= hi:
@@ -140,7 +155,7 @@ def check_n_jobs(n_jobs: Any) -> int:
     return jobs
 
 
-def check_labels(y: Any, n_rows: int, name: str = "y") -> np.ndarray:
+def check_labels(y: Any, n_rows: int, name: str = "y", rows_name: str = "X") -> np.ndarray:
     """Anomaly mask from labels in {0, 1} (1 = anomaly) or {-1, +1} (+1 = anomaly)."""
     arr = np.asarray(y)
     if arr.dtype.kind not in "biuf":
@@ -148,10 +163,12 @@ def check_labels(y: Any, n_rows: int, name: str = "y") -> np.ndarray:
     if arr.ndim != 1:
         raise ValueError(f"{name} must be a 1-D array of labels, got {arr.ndim}-D")
     if arr.shape[0] != n_rows:
-        raise ValueError(f"{name} has {arr.shape[0]} labels but X has {n_rows} rows")
+        raise ValueError(f"{name} has {arr.shape[0]} labels but {rows_name} has {n_rows} rows")
     values = set(np.unique(arr).tolist())
     if not (values <= {0, 1} or values <= {-1, 1}):
         shown = sorted(values, key=str)[:6]
         raise ValueError(f"{name} must hold labels 0/1 or -1/+1 (1 = anomaly), got values {shown}")
     mask: np.ndarray = arr == 1
+    if mask.all():
+        raise ValueError(f"{name} must contain at least one normal (label 0 or -1)")
     return mask

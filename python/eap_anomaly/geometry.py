@@ -169,7 +169,7 @@ def estimate_k(
 
     Returns
     -------
-    k_hat : int in [k_min, n_c - 1]
+    k_hat : int in [k_min, n_c - 1]; n_c - 1 when n_c <= k_min + 1 (SPEC section 3)
 
     Notes
     -----

@@ -7,7 +7,7 @@ from typing import Any, Tuple
 
 import numpy as np
 
-from ._validation import check_float, check_int
+from ._validation import check_float, check_int, check_probabilities
 
 THRESHOLDS = ("exact", "percentile")
 
@@ -81,14 +81,12 @@ def expected_anomaly_posterior(
     -------
     quality : float64 array, values in [0, 1]
     """
-    p = np.asarray(p_anomaly, dtype=np.float64)
-    px = np.asarray(density, dtype=np.float64)
+    p = check_probabilities(p_anomaly, "p_anomaly")
+    px = check_probabilities(density, "density")
     if p.shape != px.shape:
         raise ValueError(f"p_anomaly has shape {p.shape} but density has shape {px.shape}")
-    for name, values in (("p_anomaly", p), ("density", px)):
-        if not np.isfinite(values).all() or (values < 0).any() or (values > 1).any():
-            raise ValueError(f"{name} must hold probabilities in [0, 1]")
-    n_centres = check_int(n_centres, "n_centres", low=1)
-    alpha0, beta0 = check_prior(alpha0, beta0)
-    weight = n_centres * px
-    return (alpha0 + weight * p) / (alpha0 + beta0 + weight)
+    n = check_int(n_centres, "n_centres", low=1)
+    a0, b0 = check_prior(alpha0, beta0)
+    weight = n * px
+    quality: np.ndarray = (a0 + weight * p) / (a0 + b0 + weight)
+    return quality

@@ -14,6 +14,7 @@ import numpy as np
 from sklearn.ensemble import IsolationForest
 
 from . import _core
+from ._validation import safe_scale
 
 
 def average_path_length(n_samples: np.ndarray) -> np.ndarray:
@@ -49,11 +50,15 @@ class IsolationPrior:
     leaf_value: np.ndarray
     n_features: int
     denominator: float
+    scale: float  # power of two applied to the data first: scikit-learn's trees are float32
 
     @classmethod
     def fit(cls, X: np.ndarray, n_estimators: int, random_state: Any) -> "IsolationPrior":
+        # Random split points scale exactly with a power of two, so the forest is unchanged by
+        # this rescaling except that float64 data beyond float32's range no longer overflow.
+        scale = safe_scale(X, dtype=np.dtype(np.float32))
         forest = IsolationForest(n_estimators=n_estimators, max_samples="auto",
-                                 random_state=random_state).fit(X)
+                                 random_state=random_state).fit(X * scale if scale != 1.0 else X)
         roots, lefts, rights, features, thresholds, values = [], [], [], [], [], []
         offset = 0
         for tree in forest.estimators_:
@@ -72,7 +77,7 @@ class IsolationPrior:
         left, right, feature = (np.concatenate(a).astype(np.int64) for a in (lefts, rights, features))
         return cls(np.asarray(roots, dtype=np.int64), left, right, feature,
                    np.concatenate(thresholds).astype(np.float64),
-                   np.concatenate(values).astype(np.float64), X.shape[1], denominator)
+                   np.concatenate(values).astype(np.float64), X.shape[1], denominator, scale)
 
     def __post_init__(self) -> None:
         self._paths: Optional[Any] = None
@@ -82,7 +87,8 @@ class IsolationPrior:
         if self._paths is None:
             self._paths = _core.IsolationForestPaths(self.root, self.left, self.right, self.feature,
                                                      self.threshold, self.leaf_value, self.n_features)
-        depths = self._paths.depths(np.ascontiguousarray(Z, dtype=np.float32), threads)
+        scaled = Z * Z.dtype.type(self.scale) if self.scale != 1.0 else Z
+        depths = self._paths.depths(np.ascontiguousarray(scaled, dtype=np.float32), threads)
         if self.denominator == 0:  # a single training sample: scikit-learn's score is 2^-1
             return np.full_like(depths, 0.5)
         scores: np.ndarray = 2 ** (-(depths / self.denominator))

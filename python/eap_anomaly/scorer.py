@@ -13,7 +13,7 @@ from sklearn.utils.validation import check_is_fitted
 from ._validation import as_fitted_dtype, check_float, check_int, check_labels, check_matrix, check_n_jobs
 from .geometry import estimate_k, knn_radii
 from .persistence import load_scorer, save_scorer
-from .posterior import check_prior, class_probability, density, expected_anomaly_posterior
+from .posterior import THRESHOLDS, check_prior, class_probability, density, expected_anomaly_posterior
 from .ssdo import SSDO
 
 CENTRES = ("all", "normals")
@@ -128,35 +128,49 @@ class EAPScorer(BaseEstimator):
         X = check_matrix(X, "X")
         anomaly = check_labels(y, X.shape[0])
         n, m = X.shape[0], int(anomaly.sum())
-        if self.centres not in CENTRES:
-            raise ValueError(f"centres must be one of {CENTRES}, got {self.centres!r}")
+        self._check_params()
         k_min = check_int(self.k_min, "k_min", low=1)
         n_bags = check_int(self.n_bags, "n_bags", low=0)
+        alpha0 = m / n if self.alpha0 is None else self.alpha0
+        beta0 = 1.0 - m / n if self.beta0 is None else self.beta0
+        self.alpha0_, self.beta0_ = check_prior(alpha0, beta0)
+
+        if n_bags == 0 or not self._round_is_usable(anomaly, np.arange(n)):
+            # the whole training set; when it cannot be fitted this raises the precise error
+            self.rounds_ = [self._fit_round(X, anomaly, np.arange(n), self.random_state)]
+        if n_bags > 0:
+            rng = check_random_state(self.random_state)
+            low = min((k_min + 1 + m) / n, 0.99)
+            self.rounds_ = []
+            for _ in range(100 * n_bags):  # unusable draws are redrawn, a bounded number of times
+                keep = np.flatnonzero(rng.random_sample(n) < rng.uniform(low, 0.99))
+                if self._round_is_usable(anomaly, keep):
+                    seed = int(rng.randint(np.iinfo(np.int32).max))
+                    self.rounds_.append(self._fit_round(X, anomaly, keep, seed))
+                    if len(self.rounds_) == n_bags:
+                        break
+            else:
+                raise ValueError(f"n_bags: only {len(self.rounds_)} of {n_bags} bagging rounds could "
+                                 f"be drawn with enough rows; use fewer rounds or n_bags=0")
+        self.n_features_in_ = X.shape[1]
+        self.dtype_ = X.dtype
+        return self
+
+    def _check_params(self) -> None:
+        if self.centres not in CENTRES:
+            raise ValueError(f"centres must be one of {CENTRES}, got {self.centres!r}")
+        check_int(self.k_min, "k_min", low=1)
+        check_int(self.n_bags, "n_bags", low=0)
         check_float(self.quantile, "quantile", low=0.0, high=1.0, low_open=True, high_open=True)
         if self.chunk_size is not None:
             check_int(self.chunk_size, "chunk_size", low=1)
         check_n_jobs(self.n_jobs)
         if self.k is not None:
             check_int(self.k, "k", low=1)
-        alpha0 = m / n if self.alpha0 is None else self.alpha0
-        beta0 = 1.0 - m / n if self.beta0 is None else self.beta0
-        self.alpha0_, self.beta0_ = check_prior(alpha0, beta0)
-
-        if n_bags == 0:
-            self.rounds_ = [self._fit_round(X, anomaly, np.arange(n), self.random_state)]
-        else:
-            rng = check_random_state(self.random_state)
-            low = min((k_min + 1 + m) / n, 0.99)
-            self.rounds_ = []
-            while len(self.rounds_) < n_bags:
-                keep = np.flatnonzero(rng.random_sample(n) < rng.uniform(low, 0.99))
-                if not self._round_is_usable(anomaly, keep):
-                    continue  # too few rows to fit: draw again
-                seed = int(rng.randint(np.iinfo(np.int32).max))
-                self.rounds_.append(self._fit_round(X, anomaly, keep, seed))
-        self.n_features_in_ = X.shape[1]
-        self.dtype_ = X.dtype
-        return self
+        check_int(self.ssdo_k, "ssdo_k", low=1)
+        check_float(self.alpha, "alpha", low=0.0, high=np.inf, high_open=True)
+        if self.threshold not in THRESHOLDS:
+            raise ValueError(f"threshold must be one of {THRESHOLDS}, got {self.threshold!r}")
 
     def _round_is_usable(self, anomaly: np.ndarray, rows: np.ndarray) -> bool:
         normals = int((~anomaly[rows]).sum())
@@ -208,7 +222,8 @@ class EAPScorer(BaseEstimator):
         """
         check_is_fitted(self, "rounds_")
         if isinstance(Z, np.ndarray) and Z.ndim == 2:
-            rows = Z  # sliced lazily: memory maps stay on disk
+            rows = Z  # sliced lazily: memory maps stay on disk; dtype checked on an empty slice
+            as_fitted_dtype(check_matrix(Z[:0], "Z", allow_empty_rows=True), self.dtype_)
         else:
             rows = check_matrix(Z, "Z", allow_empty_rows=True)
         if rows.shape[1] != self.n_features_in_:
@@ -233,7 +248,9 @@ class EAPScorer(BaseEstimator):
     def _chunk_rows(self) -> int:
         if self.chunk_size is not None:
             return check_int(self.chunk_size, "chunk_size", low=1)
-        terms = sum(r.detector.X_train_.shape[0] for r in self.rounds_) * self.n_features_in_
+        # Cost of one candidate: its distance terms plus the kernel and ball test per training
+        # point (worth about 16 coordinates).
+        terms = sum(r.detector.X_train_.shape[0] for r in self.rounds_) * (self.n_features_in_ + 16)
         return int(min(max(2**31 // max(terms, 1), 256), 65536))
 
     def save(self, path: Any) -> None:
@@ -286,8 +303,14 @@ def score_auxiliary(
 ) -> Union[np.ndarray, EAPResult]:
     """Quality of each auxiliary anomaly (EAP), higher = better: one call of
     ``EAPScorer(...).fit(X_train, y_train).score(X_aux)``. See :class:`EAPScorer`."""
+    X = check_matrix(X_train, "X_train")
+    y = check_labels(y_train, X.shape[0], "y_train", "X_train").astype(np.int64)
+    Z = check_matrix(X_aux, "X_aux", allow_empty_rows=True)  # memory maps stay memory maps
+    if Z.shape[1] != X.shape[1]:
+        raise ValueError(f"X_aux has {Z.shape[1]} features but X_train has {X.shape[1]}")
+    as_fitted_dtype(Z[:0], X.dtype, "X_aux")
     scorer = EAPScorer(centres=centres, k=k, k_min=k_min, alpha0=alpha0, beta0=beta0,
-                       n_bags=n_bags, random_state=random_state, n_jobs=n_jobs).fit(X_train, y_train)
+                       n_bags=n_bags, random_state=random_state, n_jobs=n_jobs).fit(X, y)
     if return_details:
-        return scorer.score(X_aux, return_details=True)
-    return scorer.score(X_aux)
+        return scorer.score(Z, return_details=True)
+    return scorer.score(Z)
