@@ -142,6 +142,15 @@ def available_cpus() -> int:
         return os.cpu_count() or 1
 
 
+def thread_count(threads: int) -> int:
+    """The number of threads a core call with ``threads`` (0 = OpenMP default) will use, for
+    the thread pools outside the core (scikit-learn's forest)."""
+    if threads > 0:
+        return threads
+    from_env = os.environ.get("OMP_NUM_THREADS", "").split(",")[0]
+    return int(from_env) if from_env.isdigit() and int(from_env) > 0 else available_cpus()
+
+
 def check_n_jobs(n_jobs: Any) -> int:
     """scikit-learn semantics, translated for the core: None -> 0 (OpenMP default, honouring
     OMP_NUM_THREADS); -1 -> all CPUs; -2 -> all but one; 0 -> ValueError."""

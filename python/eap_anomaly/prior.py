@@ -53,11 +53,13 @@ class IsolationPrior:
     scale: float  # power of two applied to the data first: scikit-learn's trees are float32
 
     @classmethod
-    def fit(cls, X: np.ndarray, n_estimators: int, random_state: Any) -> "IsolationPrior":
+    def fit(cls, X: np.ndarray, n_estimators: int, random_state: Any, threads: int = 1) -> "IsolationPrior":
+        """Fit scikit-learn's forest with ``threads`` threads (the trees' seeds are drawn first,
+        so the forest does not depend on the thread count)."""
         # Random split points scale exactly with a power of two, so the forest is unchanged by
         # this rescaling except that float64 data beyond float32's range no longer overflow.
         scale = safe_scale(X, dtype=np.dtype(np.float32))
-        forest = IsolationForest(n_estimators=n_estimators, max_samples="auto",
+        forest = IsolationForest(n_estimators=n_estimators, max_samples="auto", n_jobs=threads,
                                  random_state=random_state).fit(X * scale if scale != 1.0 else X)
         roots, lefts, rights, features, thresholds, values = [], [], [], [], [], []
         offset = 0

@@ -11,6 +11,7 @@ from sklearn.utils.validation import check_is_fitted
 from . import _core
 from ._validation import (
     TAU,
+    thread_count,
     as_fitted_dtype,
     check_float,
     check_int,
@@ -118,7 +119,7 @@ class SSDO(BaseEstimator):
             raise ValueError(f"threshold must be one of {THRESHOLDS}, got {self.threshold!r}")
         threads = check_n_jobs(self.n_jobs)
 
-        self.prior_ = IsolationPrior.fit(X, self.n_estimators, self.random_state)
+        self.prior_ = IsolationPrior.fit(X, self.n_estimators, self.random_state, thread_count(threads))
         raw = self.prior_.raw_scores(X, threads)
         self.prior_min_ = float(raw.min())
         self.prior_span_ = float(raw.max() - raw.min())
