@@ -8,7 +8,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 venv=.venv-sanitize
 [ -x "$venv/bin/python" ] || python3 -m venv "$venv"
-"$venv/bin/pip" install -q scikit-build-core pybind11 numpy scipy scikit-learn threadpoolctl \
+"$venv/bin/pip" install -q scikit-build-core pybind11 cmake ninja numpy scipy scikit-learn threadpoolctl \
     pytest hypothesis
 "$venv/bin/pip" install -q --no-build-isolation . -Cbuild-dir=build/sanitize \
     -Ccmake.define.EAP_SANITIZE=ON -Ccmake.build-type=RelWithDebInfo
