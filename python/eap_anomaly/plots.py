@@ -21,6 +21,13 @@ def _pyplot() -> Any:
     return plt
 
 
+def _save(plt: Any, fig: Any, path: str) -> str:
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path
+
+
 def quality_distributions(rows: Sequence[Dict[str, Any]], out_dir: str, method: str = "EAP") -> List[str]:
     """Per suite, box plots of ``method``'s quality by auxiliary group; each experiment's scores
     are ranked to [0, 1] first so experiments are comparable."""
@@ -40,11 +47,7 @@ def quality_distributions(rows: Sequence[Dict[str, Any]], out_dir: str, method: 
         ax.set_xticks(range(1, len(GROUPS) + 1), list(GROUPS))
         ax.set_ylabel(f"{method} quality (rank within experiment)")
         ax.set_title(f"{suite}: {len(chosen)} experiments")
-        fig.tight_layout()
-        path = os.path.join(out_dir, f"quality_{suite}.png")
-        fig.savefig(path, dpi=110)
-        plt.close(fig)
-        paths.append(path)
+        paths.append(_save(plt, fig, os.path.join(out_dir, f"quality_{suite}.png")))
     return paths
 
 
@@ -70,9 +73,5 @@ def learning_curves(rows: Sequence[Dict[str, Any]], out_dir: str) -> List[str]:
         axes[0].set_ylabel("mean test accuracy")
         axes[1].legend(fontsize=8)
         fig.suptitle(suite)
-        fig.tight_layout()
-        path = os.path.join(out_dir, f"curves_{suite}.png")
-        fig.savefig(path, dpi=110)
-        plt.close(fig)
-        paths.append(path)
+        paths.append(_save(plt, fig, os.path.join(out_dir, f"curves_{suite}.png")))
     return paths
