@@ -14,6 +14,7 @@ complete. Errors print one line and exit with status 2.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import time
 from typing import TYPE_CHECKING, Optional, Sequence
@@ -98,7 +99,6 @@ def score(args: argparse.Namespace) -> int:
 
 def evaluate(args: argparse.Namespace) -> int:
     import csv
-    import os
 
     from joblib import Parallel, delayed
 
@@ -203,6 +203,9 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return int(args.run(args))
+    except BrokenPipeError:  # output piped into e.g. `head`: stop quietly
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 1
     except (ValueError, TypeError, OSError) as exc:
         print(f"eap-anomaly: error: {exc}", file=sys.stderr)
         return 2
