@@ -613,8 +613,7 @@ BAD_CASES = [
     "train-labels-outside-0-1", "train-labels-fraction", "train-one-shot-bad-labels",
     "train-npy-one-column",
     "model-is-not-a-model", "model-is-data-npz",
-    # np.load leaks its handle on an unreadable zip; the ResourceWarning is not this test's subject
-    pytest.param("model-truncated", marks=pytest.mark.filterwarnings("ignore::ResourceWarning")),
+    "model-truncated",
     "model-missing-array", "out-is-a-directory", "out-folder-missing", "save-folder-missing",
     "n-jobs-zero",
 ]

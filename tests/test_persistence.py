@@ -190,9 +190,6 @@ def test_load_non_model_file_raises_value_error(tmp_path, kind):
         EAPScorer.load(path)
 
 
-# numpy's np.load leaves its file handle open when the zip is unreadable; the ResourceWarning
-# raised when that handle is collected is not what this test is about.
-@pytest.mark.filterwarnings("ignore::ResourceWarning")
 def test_load_truncated_model_raises_value_error(tmp_path, fitted):
     """A model file cut short (disk full, interrupted copy) is a non-model file."""
     fitted.save(tmp_path / "m.npz")

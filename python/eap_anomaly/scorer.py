@@ -129,16 +129,15 @@ class EAPScorer(BaseEstimator):
         anomaly = check_labels(y, X.shape[0])
         n, m = X.shape[0], int(anomaly.sum())
         self._check_params()
-        k_min = check_int(self.k_min, "k_min", low=1)
-        n_bags = check_int(self.n_bags, "n_bags", low=0)
+        k_min, n_bags = int(self.k_min), int(self.n_bags)
         alpha0 = m / n if self.alpha0 is None else self.alpha0
         beta0 = 1.0 - m / n if self.beta0 is None else self.beta0
         self.alpha0_, self.beta0_ = check_prior(alpha0, beta0)
 
         if n_bags == 0 or not self._round_is_usable(anomaly, np.arange(n)):
-            # the whole training set; when it cannot be fitted this raises the precise error
+            # the whole training set; one that cannot be fitted raises the precise error here
             self.rounds_ = [self._fit_round(X, anomaly, np.arange(n), self.random_state)]
-        if n_bags > 0:
+        else:
             rng = check_random_state(self.random_state)
             low = min((k_min + 1 + m) / n, 0.99)
             self.rounds_ = []
@@ -220,21 +219,27 @@ class EAPScorer(BaseEstimator):
         float32 candidates for a float64 model are converted chunk by chunk (exact); float64
         candidates for a float32 model raise ``TypeError`` (cast them explicitly).
         """
+        return self._score(Z, return_details, "Z")
+
+    def _score(self, Z: Any, return_details: bool, name: str) -> Union[np.ndarray, EAPResult]:
+        """:meth:`score`, with errors naming the caller's argument ``name``. Each chunk is
+        validated as it is read, so the candidates are scanned once."""
         check_is_fitted(self, "rounds_")
         if isinstance(Z, np.ndarray) and Z.ndim == 2:
             rows = Z  # sliced lazily: memory maps stay on disk; dtype checked on an empty slice
-            as_fitted_dtype(check_matrix(Z[:0], "Z", allow_empty_rows=True), self.dtype_)
+            as_fitted_dtype(check_matrix(Z[:0], name, allow_empty_rows=True), self.dtype_, name)
         else:
-            rows = check_matrix(Z, "Z", allow_empty_rows=True)
+            rows = check_matrix(Z, name, allow_empty_rows=True)
         if rows.shape[1] != self.n_features_in_:
-            raise ValueError(f"Z has {rows.shape[1]} features but the scorer was fitted with {self.n_features_in_}")
+            raise ValueError(f"{name} has {rows.shape[1]} features but the scorer was fitted with "
+                             f"{self.n_features_in_}")
         chunk = self._chunk_rows()
         threads = check_n_jobs(self.n_jobs)
         l = rows.shape[0]
         fields = ("quality", "p_anomaly", "density", "rarity")[:4 if return_details else 1]
         out = {name: np.empty(l) for name in fields}
         for start in range(0, l, chunk):
-            block = as_fitted_dtype(check_matrix(rows[start:start + chunk], "Z"), self.dtype_)
+            block = as_fitted_dtype(check_matrix(rows[start:start + chunk], name), self.dtype_, name)
             parts = [self._score_round(r, block, threads) for r in self.rounds_]
             for i, name in enumerate(fields):
                 out[name][start:start + chunk] = np.mean([p[i] for p in parts], axis=0)
@@ -305,12 +310,13 @@ def score_auxiliary(
     ``EAPScorer(...).fit(X_train, y_train).score(X_aux)``. See :class:`EAPScorer`."""
     X = check_matrix(X_train, "X_train")
     y = check_labels(y_train, X.shape[0], "y_train", "X_train").astype(np.int64)
-    Z = check_matrix(X_aux, "X_aux", allow_empty_rows=True)  # memory maps stay memory maps
+    # Shape and dtype of the candidates are checked before the fit; their values chunk by chunk.
+    Z = X_aux if isinstance(X_aux, np.ndarray) and X_aux.ndim == 2 else check_matrix(
+        X_aux, "X_aux", allow_empty_rows=True)
+    check_matrix(Z[:0], "X_aux", allow_empty_rows=True)
     if Z.shape[1] != X.shape[1]:
         raise ValueError(f"X_aux has {Z.shape[1]} features but X_train has {X.shape[1]}")
     as_fitted_dtype(Z[:0], X.dtype, "X_aux")
     scorer = EAPScorer(centres=centres, k=k, k_min=k_min, alpha0=alpha0, beta0=beta0,
                        n_bags=n_bags, random_state=random_state, n_jobs=n_jobs).fit(X, y)
-    if return_details:
-        return scorer.score(Z, return_details=True)
-    return scorer.score(Z)
+    return scorer._score(Z, return_details, "X_aux")
