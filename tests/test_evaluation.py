@@ -31,6 +31,7 @@ from eap_anomaly.evaluation import (
     METRICS,
     Split,
     add_ranks,
+    breakdown,
     area,
     auc_qlt,
     classifier_for,
@@ -826,3 +827,19 @@ def test_real_pima_split_sizes() -> None:
     for group in GROUPS:
         assert (split.group == group).sum() == g
     assert np.isfinite(split.X_aux).all()
+
+
+def test_breakdown_means_per_folder_and_lost_datasets():
+    rows = [
+        {"dataset": "A/x", "method": "EAP", "AUC_QLT": 0.9},
+        {"dataset": "A/x", "method": "RARITY", "AUC_QLT": 0.5},
+        {"dataset": "A/y", "method": "EAP", "AUC_QLT": 0.3},
+        {"dataset": "A/y", "method": "RARITY", "AUC_QLT": 0.7},
+        {"dataset": "B/z", "method": "EAP", "AUC_QLT": 0.6},
+        {"dataset": "B/z", "method": "RARITY", "AUC_QLT": 0.4},
+    ]
+    text = breakdown(rows)
+    assert "| A | 0.600 | 0.600 |" in text
+    assert "| B | 0.600 | 0.400 |" in text
+    assert "- A: RARITY beats EAP on 1 of 2: y (0.300 vs 0.700)" in text
+    assert "- B: RARITY beats EAP on 0 of 1" in text

@@ -104,7 +104,7 @@ def evaluate(args: argparse.Namespace) -> int:
 
     from .baselines import METHODS
     from .datasets import list_datasets
-    from .evaluation import METRICS, add_ranks, run_experiment, summary_table
+    from .evaluation import METRICS, add_ranks, breakdown, run_experiment, summary_table
 
     names = list_datasets(args.data_dir)
     if args.datasets:
@@ -137,7 +137,7 @@ def evaluate(args: argparse.Namespace) -> int:
         writer = csv.DictWriter(f, fieldnames=fields, extrasaction="ignore")
         writer.writeheader()
         writer.writerows(rows)
-    table = summary_table(rows)
+    table = summary_table(rows) + "\n" + breakdown(rows)
     with open(os.path.join(args.out, "summary.md"), "w") as f:
         f.write(table + "\n")
     print(table)

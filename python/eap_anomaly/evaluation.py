@@ -227,6 +227,30 @@ def run_experiment(name: str, names: Sequence[str], seed: int, data_dir: str,
     return rows
 
 
+def breakdown(rows: Sequence[Dict[str, Any]], method: str = "EAP", rival: str = "RARITY") -> str:
+    """Markdown: mean AUC_QLT of every method per dataset folder (e.g. CV_by_ViT), and the
+    datasets where ``rival`` has a higher mean AUC_QLT than ``method``."""
+    folders = sorted({r["dataset"].split("/")[0] for r in rows})
+    methods = list(dict.fromkeys(r["method"] for r in rows))
+    lines = ["| folder | " + " | ".join(m.replace("|", chr(92) + "|") for m in methods) + " |",
+             "|---|" + "---|" * len(methods)]
+    for folder in folders:
+        mine = [r for r in rows if r["dataset"].split("/")[0] == folder]
+        cells = [f"{np.mean([float(r['AUC_QLT']) for r in mine if r['method'] == m]):.3f}" for m in methods]
+        lines.append(f"| {folder} | " + " | ".join(cells) + " |")
+    means: Dict[Any, List[float]] = {}
+    for r in rows:
+        means.setdefault((r["dataset"], r["method"]), []).append(float(r["AUC_QLT"]))
+    lines.append("")
+    for folder in folders:
+        names = sorted({r["dataset"] for r in rows if r["dataset"].split("/")[0] == folder})
+        lost = [f"{n.split('/')[1]} ({np.mean(means[n, method]):.3f} vs {np.mean(means[n, rival]):.3f})"
+                for n in names if np.mean(means[n, rival]) > np.mean(means[n, method])]
+        lines.append(f"- {folder}: {rival} beats {method} on {len(lost)} of {len(names)}"
+                     + (": " + ", ".join(lost) if lost else ""))
+    return "\n".join(lines)
+
+
 def summary_table(rows: Sequence[Dict[str, Any]]) -> str:
     """Markdown table laid out like the paper's Table 1: per suite, each method's mean metric and
     mean rank (AULC_P: lower is better)."""
