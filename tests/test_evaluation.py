@@ -843,3 +843,9 @@ def test_breakdown_means_per_folder_and_lost_datasets():
     assert "| B | 0.600 | 0.400 |" in text
     assert "- A: RARITY beats EAP on 1 of 2: y (0.300 vs 0.700)" in text
     assert "- B: RARITY beats EAP on 0 of 1" in text
+
+
+def test_breakdown_without_the_rival_lists_means_only():
+    rows = [{"dataset": "A/x", "method": "EAP", "AUC_QLT": 0.9}]
+    text = breakdown(rows)
+    assert "| A | 0.900 |" in text and "beats" not in text

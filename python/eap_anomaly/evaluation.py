@@ -241,6 +241,8 @@ def breakdown(rows: Sequence[Dict[str, Any]], method: str = "EAP", rival: str = 
     means: Dict[Any, List[float]] = {}
     for r in rows:
         means.setdefault((r["dataset"], r["method"]), []).append(float(r["AUC_QLT"]))
+    if not {method, rival} <= set(methods):
+        return "\n".join(lines)
     lines.append("")
     for folder in folders:
         names = sorted({r["dataset"] for r in rows if r["dataset"].split("/")[0] == folder})
