@@ -137,9 +137,11 @@ def evaluate(args: argparse.Namespace) -> int:
         writer = csv.DictWriter(f, fieldnames=fields, extrasaction="ignore")
         writer.writeheader()
         writer.writerows(rows)
-    table = summary_table(rows) + "\n" + breakdown(rows)
+    table = summary_table(rows)
     with open(os.path.join(args.out, "summary.md"), "w") as f:
         f.write(table + "\n")
+    with open(os.path.join(args.out, "breakdown.md"), "w") as f:
+        f.write(breakdown(rows) + "\n")
     print(table)
     if args.plots:
         from .plots import learning_curves, quality_distributions
