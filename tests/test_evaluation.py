@@ -20,12 +20,12 @@ from sklearn.neighbors import KNeighborsClassifier
 from sklearn.svm import SVC
 
 from eap_anomaly import EAPScorer
-from eap_anomaly import datasets as eap_datasets
-from eap_anomaly import evaluation
-from eap_anomaly.baselines import METHODS, RARITY_K, quality_scores
+from eap_anomaly.evaluation import datasets as eap_datasets
+from eap_anomaly.evaluation import protocol as evaluation
+from eap_anomaly.evaluation.baselines import METHODS, RARITY_K, quality_scores
 from eap_anomaly.cli import main
-from eap_anomaly.datasets import ENV_VAR, data_dir, list_datasets, load_dataset
-from eap_anomaly.evaluation import (
+from eap_anomaly.evaluation.datasets import ENV_VAR, data_dir, list_datasets, load_dataset
+from eap_anomaly.evaluation.protocol import (
     CURVE_POINTS,
     GROUPS,
     METRICS,

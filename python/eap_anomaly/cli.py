@@ -102,9 +102,9 @@ def evaluate(args: argparse.Namespace) -> int:
 
     from joblib import Parallel, delayed
 
-    from .baselines import METHODS
-    from .datasets import list_datasets
-    from .evaluation import METRICS, add_ranks, breakdown, run_experiment, summary_table
+    from .evaluation.baselines import METHODS
+    from .evaluation.datasets import list_datasets
+    from .evaluation.protocol import METRICS, add_ranks, breakdown, run_experiment, summary_table
 
     names = list_datasets(args.data_dir)
     if args.datasets:
@@ -144,7 +144,7 @@ def evaluate(args: argparse.Namespace) -> int:
         f.write(breakdown(rows) + "\n")
     print(table)
     if args.plots:
-        from .plots import learning_curves, quality_distributions
+        from .evaluation.plots import learning_curves, quality_distributions
 
         for path in quality_distributions(rows, args.out) + learning_curves(rows, args.out):
             print(f"wrote {path}", file=sys.stderr)

@@ -15,7 +15,7 @@ import numpy as np
 from sklearn.datasets import load_breast_cancer, load_digits, load_wine
 from sklearn.metrics import roc_auc_score
 
-from .evaluation import map_to_dimension
+from .evaluation.protocol import map_to_dimension
 from .scorer import score_auxiliary
 
 

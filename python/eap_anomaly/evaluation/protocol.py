@@ -18,7 +18,7 @@ from sklearn.metrics import roc_auc_score
 from sklearn.svm import SVC
 
 from .baselines import METHODS, quality_scores
-from .scorer import EAPScorer
+from ..scorer import EAPScorer
 
 GROUPS = ("realistic", "indistinguishable", "unrealistic")
 #: Evenly spaced positions of a learning curve.

@@ -7,7 +7,7 @@ from typing import Any, Dict, List, Sequence
 
 import numpy as np
 
-from .evaluation import CURVE_POINTS, GROUPS
+from .protocol import CURVE_POINTS, GROUPS
 
 
 def _pyplot() -> Any:

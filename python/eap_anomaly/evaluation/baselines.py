@@ -7,8 +7,8 @@ from typing import Any, Dict, Sequence
 
 import numpy as np
 
-from .geometry import knn_radii, rarity_scores
-from .scorer import EAPScorer
+from ..geometry import knn_radii, rarity_scores
+from ..scorer import EAPScorer
 
 METHODS = ("EAP", "RARITY", "P_x", "P_y|x", "P_y|x + n*P_x", "RANDOM")
 
