@@ -219,20 +219,28 @@ def test_fit_reads_every_label_convention(tmp_path, capsys, data, aux_npy, expec
     assert np.array_equal(np.load(tmp_path / "q.npy"), expected)
 
 
-def test_float32_training_file_gives_a_float32_model(tmp_path, capsys, data, aux_npy):
-    """A float32 .npy gives a float32 model; float64 candidates are scored in float32."""
+def test_float32_model_follows_the_dtype_policy(tmp_path, capsys, data, aux_npy):
+    """A float32 .npy gives a float32 model. It refuses float64 candidate files (as
+    EAPScorer.score does), scores float32 ones, and parses CSV text in float32."""
     X, y, Z = data
-    X32 = X.astype(np.float32)
+    X32, Z32 = X.astype(np.float32), Z.astype(np.float32)
     np.save(tmp_path / "train.npy", np.column_stack([X32, y.astype(np.float32)]))
     rc, err = run_cli(capsys, ["fit", "--train", tmp_path / "train.npy", "--save", tmp_path / "m.npz"])
     assert rc == 0, err
     assert EAPScorer.load(tmp_path / "m.npz").dtype_ == np.float32
     rc, err = run_cli(capsys, ["score", "--model", tmp_path / "m.npz", "--aux", aux_npy,
-                               "--out", tmp_path / "q.npy", "--details", "--chunk-size", "1000"])
-    assert rc == 0, err
-    r = EAPScorer(random_state=0).fit(X32, y).score(Z.astype(np.float32), return_details=True)
-    assert np.array_equal(np.load(tmp_path / "q.npy"),
-                          np.column_stack([getattr(r, c) for c in DETAIL_COLUMNS]))
+                               "--out", tmp_path / "q.npy"])
+    assert rc == 2 and "--aux" in err and "float64" in err, err
+    assert not (tmp_path / "q.npy").exists()
+    r = EAPScorer(random_state=0).fit(X32, y).score(Z32, return_details=True)
+    expected = np.column_stack([getattr(r, c) for c in DETAIL_COLUMNS])
+    np.save(tmp_path / "aux32.npy", Z32)
+    np.savetxt(tmp_path / "aux.csv", Z, delimiter=",", fmt="%.17g")
+    for aux in ("aux32.npy", "aux.csv"):
+        rc, err = run_cli(capsys, ["score", "--model", tmp_path / "m.npz", "--aux", tmp_path / aux,
+                                   "--out", tmp_path / "q.csv", "--details", "--chunk-size", "1000"])
+        assert rc == 0, err
+        assert np.array_equal(read_output(tmp_path / "q.csv", DETAIL_COLUMNS), expected), aux
 
 
 @pytest.mark.parametrize("aux_fmt", ["npy", "npz", "csv", "csv-noheader", "parquet"])

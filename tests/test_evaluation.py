@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import csv
 import re
+import sys
 from pathlib import Path
 from typing import Any, Dict, List
 
@@ -23,7 +24,7 @@ from eap_anomaly import EAPScorer
 from eap_anomaly.evaluation import datasets as eap_datasets
 from eap_anomaly.evaluation import protocol as evaluation
 from eap_anomaly.evaluation.baselines import METHODS, RARITY_K, quality_scores
-from eap_anomaly.cli import main
+from eap_anomaly.cli import main, select_datasets
 from eap_anomaly.evaluation.datasets import ENV_VAR, data_dir, list_datasets, load_dataset
 from eap_anomaly.evaluation.protocol import (
     CURVE_POINTS,
@@ -775,6 +776,37 @@ def test_cli_evaluate_bad_datasets_pattern(adbench_like: Path, tmp_path: Path, p
     assert rc == 2
     assert err.count("\n") == 1 and err.startswith(ERROR_PREFIX), err
     assert pattern in err
+
+
+def test_select_datasets_by_name_folder_or_stem() -> None:
+    names = ["Classical/1_alpha", "Classical/2_beta", "CV_by_ViT/bottle", "CV_by_ResNet18/bottle"]
+    assert select_datasets(names, ["1_alpha"]) == ["Classical/1_alpha"]
+    assert select_datasets(names, ["Classical/2_beta", "2_beta"]) == ["Classical/2_beta"]
+    assert select_datasets(names, ["CV_by_ViT"]) == ["CV_by_ViT/bottle"]
+    with pytest.raises(ValueError, match="several folders: CV_by_ViT/bottle, CV_by_ResNet18/bottle"):
+        select_datasets(names, ["bottle"])
+    with pytest.raises(ValueError, match="did you mean .*1_alpha"):
+        select_datasets(names, ["alpah"])
+
+
+def test_cli_evaluate_accepts_a_file_stem(adbench_like: Path, tmp_path: Path,
+                                          capsys: pytest.CaptureFixture) -> None:
+    rc = main(["evaluate", "--data-dir", str(adbench_like), "--datasets", "1_alpha", "--seeds", "1",
+               "--methods", "RANDOM", "--out", str(tmp_path / "o"), "--no-plots", "--no-progress"])
+    assert rc == 0, capsys.readouterr().err
+    assert {r["dataset"] for r in read_results(tmp_path / "o")} == {"Classical/1_alpha"}
+
+
+def test_cli_evaluate_without_matplotlib_stops_before_any_experiment(
+        adbench_like: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+        capsys: pytest.CaptureFixture) -> None:
+    monkeypatch.setitem(sys.modules, "matplotlib", None)  # import matplotlib -> ImportError
+    monkeypatch.setattr(evaluation, "run_experiment", lambda *a, **k: pytest.fail("experiment ran"))
+    out = tmp_path / "o"
+    rc = main(["evaluate", "--data-dir", str(adbench_like), "--out", str(out), "--no-progress"])
+    err = capsys.readouterr().err
+    assert rc == 2 and err.count("\n") == 1 and "--no-plots" in err and "matplotlib" in err
+    assert not (out / "results.csv").exists()
 
 
 def test_cli_evaluate_errors(adbench_like: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,

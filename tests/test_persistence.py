@@ -15,7 +15,7 @@ import pytest
 from sklearn.exceptions import NotFittedError
 
 from eap_anomaly import SSDO, EAPScorer
-from eap_anomaly.persistence import FORMAT, FORMAT_VERSION
+from eap_anomaly.scorer import FORMAT, FORMAT_VERSION
 
 DETAIL_FIELDS = ("quality", "p_anomaly", "density", "rarity")
 
@@ -138,13 +138,15 @@ def test_saved_file_is_a_plain_versioned_npz(tmp_path, fitted):
     assert zipfile.is_zipfile(path)
     arrays = npz_arrays(path)  # allow_pickle=False: would raise on any object array
     assert str(arrays["format"]) == FORMAT == "eap-anomaly-scorer"
-    assert int(arrays["format_version"]) == FORMAT_VERSION == 1
+    assert int(arrays["format_version"]) == FORMAT_VERSION == 2
     for name, value in arrays.items():
         assert value.dtype != object, name
     params = json.loads(str(arrays["params"]))
     assert params == fitted.get_params()
-    # the fitted arrays are stored as they are, not as pickles
-    assert np.array_equal(arrays["round0/ssdo/X_train_"], fitted.rounds_[0].detector.X_train_)
+    # the fitted arrays are stored as they are, not as pickles: the training points once, and
+    # per round its rows into them
+    assert np.array_equal(arrays["X_train"], fitted.X_train_)
+    assert np.array_equal(arrays["round0/rows"], fitted.rounds_[0].rows)
 
 
 def test_scorer_with_randomstate_object_saves_and_loads(tmp_path, data):
@@ -221,9 +223,9 @@ def test_load_damaged_model_raises_value_error(tmp_path, fitted, damage):
     elif damage == "params-not-json":
         arrays["params"] = np.array("{centres: all")
     else:
-        fitted_state = json.loads(str(arrays["scorer"]))
+        fitted_state = json.loads(str(arrays["fitted"]))
         fitted_state["n_rounds"] = 3
-        arrays["scorer"] = np.array(json.dumps(fitted_state))
+        arrays["fitted"] = np.array(json.dumps(fitted_state))
     np.savez(tmp_path / "broken.npz", **arrays)
     with pytest.raises(ValueError):
         EAPScorer.load(tmp_path / "broken.npz")
@@ -322,3 +324,34 @@ def test_pickled_scorer_can_be_saved_and_saved_scorer_can_be_pickled(tmp_path, f
     pickle_round_trip(fitted).save(tmp_path / "from-pickle.npz")
     assert np.array_equal(EAPScorer.load(tmp_path / "from-pickle.npz").score(Z), expected)
     assert np.array_equal(pickle_round_trip(EAPScorer.load(tmp_path / "from-pickle.npz")).score(Z), expected)
+
+
+def test_concurrent_first_use_after_load(tmp_path, data):
+    """A loaded scorer is complete (nothing built lazily): four threads scoring it at once,
+    right after load, give the serial results."""
+    import threading
+
+    X, y, Z = data
+    scorer = EAPScorer(random_state=0, n_bags=2).fit(X, y)
+    scorer.save(tmp_path / "m.npz")
+    expected = scorer.score(Z)
+    for _ in range(3):
+        loaded = EAPScorer.load(tmp_path / "m.npz")
+        start = threading.Barrier(4)
+        results: list = [None] * 4
+
+        def work(i: int) -> None:
+            start.wait()
+            try:
+                results[i] = loaded.score(Z)
+            except Exception as exc:  # noqa: BLE001 - reported by the assertion below
+                results[i] = exc
+
+        threads = [threading.Thread(target=work, args=(i,)) for i in range(4)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        for got in results:
+            assert isinstance(got, np.ndarray), got
+            assert np.array_equal(got, expected)

@@ -107,7 +107,7 @@ def test_ssdo_matches_reference(data, dtype):
     det = SSDO(random_state=0).fit(X, y)
     ref = ref_ssdo(X, y, Z, k=10, alpha=2.3, seed=0)
     rtol, atol = RTOL[np.dtype(dtype)], kernel_cut_atol(2.3, X.shape[0])
-    assert_allclose(det.eta_, ref["eta"], rtol=rtol)
+    assert_allclose(det.detector_.eta, ref["eta"], rtol=rtol)
     assert det.decision_scores_.shape == (X.shape[0],)
     assert_allclose(det.decision_scores_, ref["train"], rtol=rtol, atol=atol)
     scores = det.decision_function(Z)
@@ -122,7 +122,7 @@ def test_ssdo_non_default_parameters_match_reference(data):
     det = SSDO(k=4, alpha=0.7, n_estimators=30, random_state=5).fit(X, y)
     ref = ref_ssdo(X, y, Z, k=4, alpha=0.7, seed=5, n_estimators=30)
     atol = kernel_cut_atol(0.7, X.shape[0])
-    assert_allclose(det.eta_, ref["eta"], rtol=1e-9)
+    assert_allclose(det.detector_.eta, ref["eta"], rtol=1e-9)
     assert_allclose(det.decision_scores_, ref["train"], rtol=1e-9, atol=atol)
     assert_allclose(det.decision_function(Z), ref["z"], rtol=1e-9, atol=atol)
 
@@ -133,8 +133,8 @@ def test_ssdo_predict_proba_matches_reference(data, threshold):
     det = SSDO(random_state=0, threshold=threshold).fit(X, y)
     ref = ref_ssdo(X, y, Z, seed=0)
     offset, lam = ref_squash(ref["train"], int(y.sum()), threshold)
-    assert_allclose(det.threshold_, lam, rtol=1e-9)
-    assert_allclose(det.offset_, offset, rtol=1e-9, atol=kernel_cut_atol(2.3, X.shape[0]))
+    assert_allclose(det.detector_.threshold, lam, rtol=1e-9)
+    assert_allclose(det.detector_.shift, offset, rtol=1e-9, atol=kernel_cut_atol(2.3, X.shape[0]))
     proba = det.predict_proba(Z)
     assert proba.shape == (Z.shape[0], 2)
     assert_allclose(proba.sum(axis=1), 1.0, rtol=0, atol=1e-15)
@@ -149,14 +149,14 @@ def test_ssdo_exact_threshold_separates_the_m_largest_training_scores(data):
     shifted = det.decision_scores_ - det.decision_scores_.min()
     # No ties here, so exactly m training scores lie above lambda (SPEC 5).
     assert np.unique(shifted).size == shifted.size
-    assert int(np.sum(shifted > det.threshold_)) == int(y.sum())
+    assert int(np.sum(shifted > det.detector_.threshold)) == int(y.sum())
 
 
 def test_ssdo_percentile_and_exact_thresholds_differ(data):
     """The two variants are different choices (guards against one silently aliasing the other)."""
     X, y, _ = data
-    exact = SSDO(random_state=0, threshold="exact").fit(X, y).threshold_
-    pct = SSDO(random_state=0, threshold="percentile").fit(X, y).threshold_
+    exact = SSDO(random_state=0, threshold="exact").fit(X, y).detector_.threshold
+    pct = SSDO(random_state=0, threshold="percentile").fit(X, y).detector_.threshold
     assert exact != pct
 
 
@@ -190,7 +190,7 @@ def test_percentile_threshold_is_taken_on_shifted_scores():
     offset, lam = ref_squash(ref["train"], 12, "percentile")
     unshifted = np.percentile(ref["train"], np.floor(100 * (1 - 12 / 162)))
     assert abs(unshifted - lam) > 1e-3 * lam  # the data tells the two readings apart
-    assert_allclose(det.threshold_, lam, rtol=1e-9)
+    assert_allclose(det.detector_.threshold, lam, rtol=1e-9)
     assert_allclose(det.predict_proba(Z)[:, 1], ref_class_probability(ref["z"], offset, lam),
                     rtol=1e-9, atol=cut_atol_p(2.3, X.shape[0], lam))
 
@@ -438,19 +438,19 @@ def test_score_auxiliary_thread_count_invariant(data, centres):
 
 
 def test_empty_and_mismatched_candidates(data, fitted):
-    X, _, Z = data
+    X, y, Z = data
     assert fitted.score(np.empty((0, X.shape[1]))).shape == (0,)
     with pytest.raises(ValueError):
         fitted.score(Z[:, :2])
     with pytest.raises(ValueError):
-        fitted.rounds_[0].detector.decision_function(Z[:, :2])
+        SSDO(random_state=0).fit(X, y).decision_function(Z[:, :2])
 
 
 def test_ssdo_empty_candidates(data, fitted):
     """SSDO accepts zero candidate rows like EAPScorer.score does (its input check allows
     empty rows): decision_function -> shape (0,), predict_proba -> shape (0, 2)."""
-    X, _, _ = data
-    det = fitted.rounds_[0].detector
+    X, y, _ = data
+    det = SSDO(random_state=0).fit(X, y)
     empty = np.empty((0, X.shape[1]))
     assert det.decision_function(empty).shape == (0,)
     assert det.predict_proba(empty).shape == (0, 2)
@@ -568,23 +568,13 @@ def test_bagging_is_deterministic_and_bounded(data):
     assert not np.array_equal(a.quality, c)
 
 
-def _row_positions(X, rows):
-    """Index in X of each row of ``rows`` (X has no duplicate rows here)."""
-    out = np.empty(rows.shape[0], np.int64)
-    for i, r in enumerate(rows):
-        hits = np.flatnonzero((X == r).all(axis=1))
-        assert hits.size == 1
-        out[i] = hits[0]
-    return out
-
-
 @pytest.mark.parametrize("preset", ["default", "authors"])
 def test_bagging_matches_reference_per_round(data, preset):
     """SPEC 7 bagging: each round refits SSDO on its rows, uses its rows as centres (per the
     option) and N = its number of centres, estimates k-hat with ALL training anomalies as
     queries (leave-one-out for those that are centres of the round), keeps alpha0, beta0
     global, and phi is averaged over rounds. The rows each round kept are read back from the
-    fitted detectors; everything else is recomputed by the reference."""
+    fitted rounds; everything else is recomputed by the reference."""
     X, y, Z = data
     if preset == "authors":
         scorer = EAPScorer.authors_code(n_bags=3, random_state=0)
@@ -600,9 +590,8 @@ def test_bagging_matches_reference_per_round(data, preset):
     rounds = []
     anomalies_kept = []
     for r in scorer.rounds_:
-        det = r.detector
-        rows = _row_positions(X, det.X_train_)
-        assert_array_equal(det.X_train_, X[rows])
+        rows = r.rows
+        assert_array_equal(np.sort(rows), rows)
         assert 0 < rows.size < n  # bagging really subsamples
         anomaly_r = anomaly[rows]
         centre_rows = rows if kw["centres"] == "all" else rows[~anomaly_r]
@@ -610,7 +599,7 @@ def test_bagging_matches_reference_per_round(data, preset):
         position[centre_rows] = np.arange(centre_rows.size)
         ref = ref_round(X[rows], anomaly_r, Z, A_all, centres=kw["centres"], k=None,
                         k_min=kw["k_min"], quantile=0.95, alpha0=m / n, beta0=1 - m / n,
-                        seed=det.random_state, ssdo_k=kw["ssdo_k"], alpha=2.3,
+                        seed=r.seed, ssdo_k=kw["ssdo_k"], alpha=2.3,
                         threshold=kw["threshold"], query_is_centre=position[a_idx])
         assert r.n_centres == ref["n_centres"]
         rounds.append(ref)

@@ -87,9 +87,9 @@ def test_fitted_state_independent_of_threads(scorer: EAPScorer) -> None:
         other = EAPScorer(random_state=0, n_jobs=n_jobs).fit(X, Y)
         a, b = other.rounds_[0], scorer.rounds_[0]
         assert (a.k, a.n_centres, a.rho_sum) == (b.k, b.n_centres, b.rho_sum)
-        assert a.detector.eta_ == b.detector.eta_
-        assert a.detector.threshold_ == b.detector.threshold_
-        assert_array_equal(a.detector.decision_scores_, b.detector.decision_scores_)
+        assert a.detector.eta == b.detector.eta
+        assert (a.detector.shift, a.detector.threshold) == (b.detector.shift, b.detector.threshold)
+        assert_array_equal(a.radius, b.radius)
         assert_array_equal(other.score(Z), expected, err_msg=f"fit n_jobs={n_jobs}")
     with threadpool_limits(limits=1):
         assert_array_equal(EAPScorer(random_state=0).fit(X, Y).score(Z), expected)
@@ -146,9 +146,10 @@ def test_four_threads_share_one_scorer(scorer: EAPScorer, fresh_copy: bool) -> N
 
 
 def test_four_threads_share_one_ssdo(scorer: EAPScorer) -> None:
-    det = pickle.loads(pickle.dumps(scorer.rounds_[0].detector))  # lazy index again
-    serial = [scorer.rounds_[0].detector.decision_function(b) for b in BLOCKS]
-    serial_p = [scorer.rounds_[0].detector.predict_proba(b) for b in BLOCKS]
+    fitted = SSDO(random_state=0).fit(X, Y)
+    det = pickle.loads(pickle.dumps(fitted))  # first use of an unpickled detector, four at once
+    serial = [fitted.decision_function(b) for b in BLOCKS]
+    serial_p = [fitted.predict_proba(b) for b in BLOCKS]
     results = run_concurrently(
         [lambda i=i: (det.decision_function(BLOCKS[i]), det.predict_proba(BLOCKS[i])) for i in range(4)]
     )
@@ -242,8 +243,7 @@ def test_gil_released_scoring(scorer: EAPScorer) -> None:
     one = copy.copy(scorer)
     one.n_jobs = 1
     assert_gil_released(lambda: one.score(Zl), "EAPScorer.score")
-    det = copy.copy(one.rounds_[0].detector)
-    det.n_jobs = 1
+    det = SSDO(random_state=0, n_jobs=1).fit(X, Y)
     assert_gil_released(lambda: det.decision_function(Zl), "SSDO.decision_function")
 
 

@@ -89,6 +89,36 @@ def as_fitted_dtype(Z: np.ndarray, fitted: np.dtype, name: str = "Z") -> np.ndar
     return Z.astype(fitted)
 
 
+def check_candidates(Z: Any, name: str, width: int, dtype: np.dtype) -> np.ndarray:
+    """Shape and dtype of candidates for a model fitted on ``width`` features of ``dtype``.
+
+    A 2-D ndarray (a memory map included) is returned as it is, its values unread: they are
+    checked chunk by chunk by :func:`check_chunk`, so the candidates are scanned once. Anything
+    else is converted and fully checked here.
+    """
+    if isinstance(Z, np.ndarray) and Z.ndim == 2:
+        check_matrix(Z[:0], name, allow_empty_rows=True)
+        rows = Z
+    else:
+        rows = check_matrix(Z, name, allow_empty_rows=True)
+    if rows.shape[1] != width:
+        raise ValueError(f"{name} has {rows.shape[1]} features but the model was fitted with {width}")
+    as_fitted_dtype(rows[:0], dtype, name)
+    return rows
+
+
+def check_chunk(rows: np.ndarray, name: str, dtype: np.dtype) -> np.ndarray:
+    """One chunk of candidates accepted by :func:`check_candidates`: finite, C-contiguous, in
+    the model's dtype."""
+    return as_fitted_dtype(check_matrix(rows, name, allow_empty_rows=True), dtype, name)
+
+
+def check_choice(value: Any, name: str, choices: Tuple[str, ...]) -> str:
+    if not isinstance(value, str) or value not in choices:
+        raise ValueError(f"{name} must be one of {choices}, got {value!r}")
+    return value
+
+
 def check_same_width(reference: Tuple[str, np.ndarray], *others: Tuple[str, np.ndarray]) -> None:
     ref_name, ref = reference
     for name, a in others:
@@ -108,6 +138,11 @@ def safe_scale(*arrays: np.ndarray, dtype: Optional[np.dtype] = None) -> float:
     if peak == 0.0 or lo <= peak <= hi:
         return 1.0
     return float(2.0 ** -np.ceil(np.log2(peak)))
+
+
+def scaled(a: np.ndarray, scale: float) -> np.ndarray:
+    """``a`` times the power of two ``scale`` (exact), in its own dtype; ``a`` itself for 1."""
+    return a * a.dtype.type(scale) if scale != 1.0 else a
 
 
 def check_int(value: Any, name: str, *, low: Optional[int] = None, high: Optional[int] = None) -> int:

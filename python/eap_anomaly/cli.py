@@ -14,10 +14,11 @@ complete. Errors print one line and exit with status 2.
 from __future__ import annotations
 
 import argparse
+import difflib
 import os
 import sys
 import time
-from typing import TYPE_CHECKING, Optional, Sequence
+from typing import TYPE_CHECKING, List, Optional, Sequence
 
 import numpy as np
 
@@ -69,13 +70,14 @@ def score(args: argparse.Namespace) -> int:
         scorer.set_params(n_jobs=args.n_jobs)
     if args.chunk_size is not None:
         scorer.set_params(chunk_size=args.chunk_size)
-    total, chunks = candidate_chunks(args.aux, scorer._chunk_rows())
+    total, chunks = candidate_chunks(args.aux, scorer._chunk_rows(), scorer.dtype_)
     writer = ScoreWriter(args.out, DETAIL_COLUMNS if args.details else ["quality"], total)
     start = time.perf_counter()
     try:
         for block in chunks:
-            if scorer.dtype_ == np.float32:
-                block = np.asarray(block, dtype=np.float32)  # the model's precision, stated in --help
+            if block.dtype == np.float64 and scorer.dtype_ == np.float32:
+                raise TypeError(f"--aux {args.aux} holds float64 values but the model was fitted on "
+                                f"float32 data; convert the file to float32 or fit on float64 data")
             if args.details:
                 r = scorer.score(block, return_details=True)
                 writer.write(np.column_stack([getattr(r, c) for c in DETAIL_COLUMNS]))
@@ -106,16 +108,14 @@ def evaluate(args: argparse.Namespace) -> int:
     from .evaluation.datasets import list_datasets
     from .evaluation.protocol import METRICS, add_ranks, breakdown, run_experiment, summary_table
 
-    names = list_datasets(args.data_dir)
-    if args.datasets:
-        names = [n for n in names if any(n == p or n.startswith(p.rstrip("/") + "/") for p in args.datasets)]
-        if not names:
-            raise ValueError(f"no dataset in {args.data_dir} matches {args.datasets}")
+    if args.plots:
+        _require_matplotlib()
+    all_names = list_datasets(args.data_dir)
+    names = select_datasets(all_names, args.datasets) if args.datasets else all_names
     methods = args.methods or list(METHODS)
     unknown = sorted(set(methods) - set(METHODS))
     if unknown:
         raise ValueError(f"unknown methods {unknown}; choose among {list(METHODS)}")
-    all_names = list_datasets(args.data_dir)
     tasks = [(name, seed) for name in names for seed in range(args.seeds)]
     os.makedirs(args.out, exist_ok=True)
     rows = []
@@ -151,6 +151,34 @@ def evaluate(args: argparse.Namespace) -> int:
     return 0
 
 
+def _require_matplotlib() -> None:
+    try:
+        import matplotlib  # noqa: F401
+    except ImportError:
+        raise ValueError("the plots need matplotlib: pip install 'eap-anomaly[plot]', "
+                         "or pass --no-plots") from None
+
+
+def select_datasets(names: Sequence[str], wanted: Sequence[str]) -> List[str]:
+    """The datasets each pattern of ``wanted`` names: a full name ("Classical/6_cardio"), a folder
+    ("CV_by_ViT") or a bare file stem ("6_cardio") when only one folder holds it. A pattern that
+    matches nothing, or a stem found in several folders, is a ValueError listing the candidates."""
+    chosen: List[str] = []
+    for pattern in wanted:
+        folder = pattern.rstrip("/") + "/"
+        hits = [n for n in names if n == pattern or n.startswith(folder)]
+        if not hits:
+            hits = [n for n in names if n.split("/")[-1] == pattern]
+            if len(hits) > 1:
+                raise ValueError(f"--datasets {pattern!r} is in several folders: {', '.join(hits)}")
+        if not hits:
+            close = difflib.get_close_matches(pattern, list(names) + [n.split("/")[-1] for n in names], n=5)
+            hint = f"; did you mean {', '.join(close)}?" if close else ""
+            raise ValueError(f"--datasets {pattern!r} matches no dataset{hint}")
+        chosen += [n for n in hits if n not in chosen]
+    return chosen
+
+
 def _positive(text: str) -> int:
     value = int(text)
     if value < 1:
@@ -177,7 +205,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--save", required=True, help="where to write the model (.npz)")
     p.set_defaults(run=fit)
 
-    p = sub.add_parser("score", help="score candidates with a saved scorer (or fit one first)")
+    p = sub.add_parser("score", help="score candidates with a saved scorer (or fit one first)",
+                       description="Candidates in .npy, .npz and .parquet keep their dtype, and a "
+                                   "float32 model refuses float64 ones (as EAPScorer.score does); "
+                                   ".csv text is parsed in the model's precision.")
     training_options(p, required=False)
     p.add_argument("--model", help="a model written by 'eap-anomaly fit'")
     p.add_argument("--aux", required=True, help="candidates to score")
@@ -190,12 +221,16 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("evaluate", help="the paper's evaluation protocol on ADBench-format datasets")
     p.add_argument("--data-dir", default=None, help="dataset folder (default: $EAP_ANOMALY_DATA)")
-    p.add_argument("--datasets", nargs="*", help="dataset names or folders (default: all)")
+    p.add_argument("--datasets", nargs="*",
+                   help="datasets: full names (Classical/6_cardio), folders (CV_by_ViT) or file "
+                        "stems (6_cardio) (default: all)")
     p.add_argument("--seeds", type=_positive, default=5)
     p.add_argument("--methods", nargs="*", help="quality methods (default: all)")
     p.add_argument("--out", required=True, help="output folder (CSV, summary.md, PNGs)")
     p.add_argument("--n-jobs", type=int, default=1, help="experiments run in parallel processes")
-    p.add_argument("--no-plots", dest="plots", action="store_false")
+    p.add_argument("--no-plots", dest="plots", action="store_false",
+                   help="skip the PNG figures; they need matplotlib (pip install "
+                        "'eap-anomaly[plot]'), checked before any experiment runs")
     p.add_argument("--no-progress", dest="progress", action="store_false")
     p.set_defaults(run=evaluate)
     return parser

@@ -15,7 +15,7 @@ import numpy as np
 from sklearn.datasets import load_breast_cancer, load_digits, load_wine
 from sklearn.metrics import roc_auc_score
 
-from .evaluation.protocol import map_to_dimension
+from .evaluation.protocol import map_to_dimension, zscore_params
 from .scorer import score_auxiliary
 
 
@@ -29,8 +29,7 @@ def build_demo(seed: int = 0, n_labelled: int = 10, group: int = 50) -> Dict[str
     y_train = np.r_[np.zeros(benign.size - group), np.ones(n_labelled)].astype(int)
     others = np.vstack([map_to_dimension(D, np.arange(D.shape[0]), X.shape[1], rng)
                         for D in (load_wine().data, load_digits().data)])
-    mean, std = X[train].mean(0), X[train].std(0)
-    std = np.where(std < 1e-3, 1.0, std)
+    mean, std = zscore_params(X[train])
     groups = {
         "realistic": (X[sick[n_labelled:n_labelled + group]] - mean) / std,
         "indistinguishable": (X[benign[:group]] - mean) / std,

@@ -8,9 +8,10 @@ import csv
 import itertools
 import os
 import tempfile
-from typing import Any, Iterator, List, Optional, Tuple
+from typing import Any, Iterable, Iterator, List, Optional, Tuple
 
 import numpy as np
+import numpy.typing as npt
 
 SUFFIXES = (".npy", ".npz", ".csv", ".parquet")
 
@@ -100,19 +101,22 @@ def _label_column(path: str, labels: Optional[str], header: Optional[List[str]],
     return column % width
 
 
-def _load_csv_rows(path: str, skip_header: bool, start: int = 0, count: Optional[int] = None) -> np.ndarray:
+def _parse_csv(path: str, lines: Iterable[str], dtype: npt.DTypeLike = np.float64) -> np.ndarray:
+    try:
+        return np.loadtxt(lines, delimiter=",", dtype=dtype, ndmin=2)
+    except ValueError as exc:
+        raise ValueError(f"{path}: not a numeric CSV table ({exc})") from None
+
+
+def _load_csv_rows(path: str, skip_header: bool) -> np.ndarray:
     with open(path) as f:
-        lines = itertools.islice(f, int(skip_header) + start,
-                                 None if count is None else int(skip_header) + start + count)
-        try:
-            return np.loadtxt(lines, delimiter=",", dtype=np.float64, ndmin=2)
-        except ValueError as exc:
-            raise ValueError(f"{path}: not a numeric CSV table ({exc})") from None
+        return _parse_csv(path, itertools.islice(f, int(skip_header), None))
 
 
-def candidate_chunks(path: str, chunk_size: int) -> Tuple[int, Iterator[np.ndarray]]:
+def candidate_chunks(path: str, chunk_size: int, csv_dtype: npt.DTypeLike) -> Tuple[int, Iterator[np.ndarray]]:
     """Number of candidate rows (or -1 when unknown) and an iterator over chunks of rows;
-    .npy files are memory-mapped and .csv files read chunk by chunk, so memory stays bounded."""
+    .npy files are memory-mapped and .csv files read chunk by chunk, so memory stays bounded.
+    Binary files keep their dtype; CSV text is parsed as ``csv_dtype`` (one rounding)."""
     _require(path)
     suffix = _suffix(path)
     if suffix == ".npy":
@@ -139,10 +143,7 @@ def candidate_chunks(path: str, chunk_size: int) -> Tuple[int, Iterator[np.ndarr
                 block = list(itertools.islice(lines, chunk_size))
                 if not block:
                     return
-                try:
-                    yield np.loadtxt(block, delimiter=",", dtype=np.float64, ndmin=2)
-                except ValueError as exc:
-                    raise ValueError(f"{path}: not a numeric CSV table ({exc})") from None
+                yield _parse_csv(path, block, csv_dtype)
 
     return -1, rows()
 

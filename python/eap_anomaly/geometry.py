@@ -19,6 +19,7 @@ from ._validation import (
     check_same_dtype,
     check_same_width,
     safe_scale,
+    scaled,
 )
 
 
@@ -53,9 +54,7 @@ def knn_radii(C: Any, k: int, n_jobs: Optional[int] = None) -> np.ndarray:
     k = check_int(k, "k", low=1, high=n - 1)
     threads = check_n_jobs(n_jobs)
     scale = safe_scale(C)
-    if scale != 1.0:
-        C = C * C.dtype.type(scale)
-    radii: np.ndarray = _core.knn_radii(C, k, threads)
+    radii: np.ndarray = _core.knn_radii(scaled(C, scale), k, threads)
     return radii / scale if scale != 1.0 else radii
 
 
@@ -107,9 +106,8 @@ def rarity_scores(Z: Any, C: Any, radii: Any, n_jobs: Optional[int] = None) -> n
     radii = check_radii(radii, C.shape[0])
     threads = check_n_jobs(n_jobs)
     scale = safe_scale(Z, C)
-    if scale != 1.0:
-        Z, C, radii = Z * dtype.type(scale), C * dtype.type(scale), radii * scale
-    scores = _core.rarity_scores(Z, C, radii, TAU[dtype], threads)
+    scores: np.ndarray = _core.rarity_scores(scaled(Z, scale), scaled(C, scale), radii * scale,
+                                             TAU[dtype], threads)
     return scores / scale if scale != 1.0 else scores
 
 
@@ -178,7 +176,7 @@ def estimate_k(
     """
     C = check_matrix(C, "C")
     A = check_matrix(A, "A", allow_empty_rows=True)
-    dtype = check_same_dtype(C=C, A=A)
+    check_same_dtype(C=C, A=A)
     check_same_width(("C", C), ("A", A))
     n = int(C.shape[0])
     if n < 2:
@@ -198,17 +196,21 @@ def estimate_k(
         if ((index < -1) | (index >= n)).any():
             raise ValueError(f"anomaly_index entries must be -1 or in [0, {n - 1}]")
         index = np.ascontiguousarray(index, dtype=np.int64)
+    scale = safe_scale(C, A)
+    return bayesian_k(scaled(C, scale), scaled(A, scale), index, k_min, quantile, threads)
+
+
+def bayesian_k(C: np.ndarray, A: np.ndarray, anomaly_index: np.ndarray, k_min: int,
+               quantile: float, threads: int) -> int:
+    """:func:`estimate_k` on validated, scaled arrays (the kernel under the public function)."""
+    n = int(C.shape[0])
     if n <= k_min + 1:
         return n - 1
-    if m == 0:
+    if A.shape[0] == 0:
         warnings.warn(
             "no training anomalies: k-hat is the prior's quantile; pass k explicitly to choose it",
             UserWarning,
-            stacklevel=2,
+            stacklevel=3,
         )
         return k_from_cover(np.empty(0, dtype=np.int64), n, k_min, quantile)
-    scale = safe_scale(C, A)
-    if scale != 1.0:
-        C, A = C * dtype.type(scale), A * dtype.type(scale)
-    cover = _core.cover_ranks(C, A, index, threads)
-    return k_from_cover(cover, n, k_min, quantile)
+    return k_from_cover(_core.cover_ranks(C, A, anomaly_index, threads), n, k_min, quantile)

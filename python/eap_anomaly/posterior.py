@@ -13,18 +13,16 @@ THRESHOLDS = ("exact", "percentile")
 
 
 def squash_threshold(train_scores: np.ndarray, n_anomalies: int, method: str = "exact") -> Tuple[float, float]:
-    """Offset and threshold lambda of the squashing scaler (SPEC section 5).
+    """Shift and threshold lambda of the squashing scaler (SPEC section 5).
 
-    Returns ``(offset, lam)``: ``offset`` is the training minimum; ``lam`` is, for "exact", the
+    Returns ``(shift, lam)``: ``shift`` is the training minimum; ``lam`` is, for "exact", the
     (n - m)-th smallest shifted training score (the maximum when m = 0); for "percentile" (the
     authors' code) the ``floor(100 (1 - m/n))``-th percentile of the shifted training scores with
     linear interpolation. A non-positive lambda falls back to the smallest positive shifted score;
     ``lam = 0`` (every shifted score is 0) means P(y=1|x) = 0 everywhere, with a warning.
     """
-    if method not in THRESHOLDS:
-        raise ValueError(f"threshold must be one of {THRESHOLDS}, got {method!r}")
-    offset = float(train_scores.min())
-    shifted = np.maximum(train_scores - offset, 0.0)
+    shift = float(train_scores.min())
+    shifted = np.maximum(train_scores - shift, 0.0)
     n = shifted.shape[0]
     if method == "exact":
         lam = float(np.partition(shifted, n - n_anomalies - 1)[n - n_anomalies - 1])
@@ -35,21 +33,27 @@ def squash_threshold(train_scores: np.ndarray, n_anomalies: int, method: str = "
         lam = float(positive.min()) if positive.size else 0.0
     if lam == 0.0:
         warnings.warn("all training scores are equal: P(y=1|x) is 0 everywhere", UserWarning, stacklevel=3)
-    return offset, lam
+    return shift, lam
 
 
-def class_probability(scores: np.ndarray, offset: float, lam: float) -> np.ndarray:
-    """P(y=1|x) = 1 - 2^-((f(x) - offset)_+ / lam)^2, clipped to [0, 1] (SPEC section 5)."""
+def class_probability(scores: np.ndarray, shift: float, lam: float) -> np.ndarray:
+    """P(y=1|x) = 1 - 2^-((f(x) - shift)_+ / lam)^2, clipped to [0, 1] (SPEC section 5)."""
     if lam == 0.0:
         return np.zeros_like(scores, dtype=np.float64)
-    shifted = np.maximum(scores - offset, 0.0)
+    shifted = np.maximum(scores - shift, 0.0)
     probability: np.ndarray = np.clip(1.0 - np.exp2(-np.square(shifted / lam)), 0.0, 1.0)
     return probability
 
 
+def inverse_rarity(rarity: np.ndarray) -> np.ndarray:
+    """rho = 1/rarity, 0 where the rarity is 0 (outside every ball); SPEC section 6."""
+    rho: np.ndarray = np.divide(1.0, rarity, out=np.zeros_like(rarity, dtype=np.float64), where=rarity > 0)
+    return rho
+
+
 def density(rarity: np.ndarray, rho_sum: float) -> np.ndarray:
-    """P_x(z) = rho(z) / (rho(z) + sum_c rho(c)), rho = 1/rarity (0 when rarity is 0); SPEC 6."""
-    rho = np.divide(1.0, rarity, out=np.zeros_like(rarity, dtype=np.float64), where=rarity > 0)
+    """P_x(z) = rho(z) / (rho(z) + sum_c rho(c)); SPEC section 6."""
+    rho = inverse_rarity(rarity)
     denominator = rho + rho_sum
     p_x: np.ndarray = np.divide(rho, denominator, out=np.zeros_like(rho), where=denominator > 0)
     return p_x
@@ -87,6 +91,11 @@ def expected_anomaly_posterior(
         raise ValueError(f"p_anomaly has shape {p.shape} but density has shape {px.shape}")
     n = check_int(n_centres, "n_centres", low=1)
     a0, b0 = check_prior(alpha0, beta0)
+    return posterior_mean(p, px, n, a0, b0)
+
+
+def posterior_mean(p: np.ndarray, px: np.ndarray, n: int, alpha0: float, beta0: float) -> np.ndarray:
+    """Eq. 5 on validated float64 arrays (the kernel under :func:`expected_anomaly_posterior`)."""
     weight = n * px
-    quality: np.ndarray = (a0 + weight * p) / (a0 + b0 + weight)
+    quality: np.ndarray = (alpha0 + weight * p) / (alpha0 + beta0 + weight)
     return quality

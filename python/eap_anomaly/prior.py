@@ -8,7 +8,7 @@ threads without the GIL and a fitted model can be saved without pickle. Raw scor
 from __future__ import annotations
 
 from dataclasses import dataclass, fields
-from typing import Any, Dict, Optional
+from typing import Any, Dict
 
 import numpy as np
 from sklearn.ensemble import IsolationForest
@@ -82,13 +82,12 @@ class IsolationPrior:
                    np.concatenate(values).astype(np.float64), X.shape[1], denominator, scale)
 
     def __post_init__(self) -> None:
-        self._paths: Optional[Any] = None
+        # Built now, not on first use: a fitted or loaded prior is complete for every thread.
+        self._paths = _core.IsolationForestPaths(self.root, self.left, self.right, self.feature,
+                                                 self.threshold, self.leaf_value, self.n_features)
 
     def raw_scores(self, Z: np.ndarray, threads: int) -> np.ndarray:
         """s(z) = -score_samples(z): higher = more anomalous."""
-        if self._paths is None:
-            self._paths = _core.IsolationForestPaths(self.root, self.left, self.right, self.feature,
-                                                     self.threshold, self.leaf_value, self.n_features)
         scaled = Z * Z.dtype.type(self.scale) if self.scale != 1.0 else Z
         depths = self._paths.depths(np.ascontiguousarray(scaled, dtype=np.float32), threads)
         if self.denominator == 0:  # a single training sample: scikit-learn's score is 2^-1
@@ -97,11 +96,16 @@ class IsolationPrior:
         return scores
 
     def state(self) -> Dict[str, Any]:
+        """The node arrays and scalars (what a saved model holds)."""
         return {f.name: getattr(self, f.name) for f in fields(self)}
+
+    @classmethod
+    def from_state(cls, state: Dict[str, Any]) -> "IsolationPrior":
+        return cls(**{name: np.asarray(state[name]).item() if np.ndim(state[name]) == 0 else state[name]
+                      for name in cls.__dataclass_fields__})
 
     def __getstate__(self) -> Dict[str, Any]:
         return self.state()
 
     def __setstate__(self, state: Dict[str, Any]) -> None:
-        self.__dict__.update(state)
-        self._paths = None
+        self.__init__(**state)  # type: ignore[misc]

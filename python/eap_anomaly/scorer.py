@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from typing import Any, Dict, List, Literal, Optional, Union, overload
 
@@ -10,13 +11,20 @@ from sklearn.base import BaseEstimator
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted
 
-from ._validation import as_fitted_dtype, check_float, check_int, check_labels, check_matrix, check_n_jobs
-from .geometry import estimate_k, knn_radii
-from .persistence import load_scorer, save_scorer
-from .posterior import THRESHOLDS, check_prior, class_probability, density, expected_anomaly_posterior
-from .ssdo import SSDO
+from . import _core
+from ._validation import (check_candidates, check_choice, check_chunk, check_float, check_int,
+                          check_labels, check_matrix, check_n_jobs, safe_scale, scaled)
+from .geometry import bayesian_k
+from .persistence import PathLike, jsonable, read_archive, write_archive
+from .posterior import THRESHOLDS, check_prior, density, inverse_rarity, posterior_mean
+from .ssdo import Detector, fit_detector
+from .training_pass import TrainingPass
 
 CENTRES = ("all", "normals")
+
+#: Saved-model format (see :meth:`EAPScorer.save`).
+FORMAT = "eap-anomaly-scorer"
+FORMAT_VERSION = 2
 
 
 @dataclass
@@ -36,14 +44,41 @@ class EAPResult:
     threshold: Union[float, np.ndarray]
 
 
-@dataclass
 class _Round:
-    """One fitted detector + density: the whole training set, or one bagging round."""
+    """One fitted detector + density: the whole training set, or one bagging round.
 
-    detector: SSDO
-    k: int
-    n_centres: int
-    rho_sum: float
+    ``rows`` index the scorer's training points; ``radius`` is the ball radius of each of them in
+    scaled units (0 = not a centre); ``seed`` seeded a bagging round's Isolation Forest (None:
+    the scorer's ``random_state`` did). The training pass is built by the scorer at fit, load and
+    unpickling time, from its training points: a round holds O(n) numbers, not O(n d).
+    """
+
+    def __init__(self, rows: np.ndarray, radius: np.ndarray, detector: Detector, k: int,
+                 n_centres: int, rho_sum: float, seed: Optional[int]) -> None:
+        self.rows, self.radius, self.detector, self.seed = rows, radius, detector, seed
+        self.k, self.n_centres, self.rho_sum = k, n_centres, rho_sum
+        self.training: Optional[TrainingPass] = None
+
+    def build(self, Xs: np.ndarray, anomaly: np.ndarray, scale: float) -> None:
+        self.training = TrainingPass(Xs[self.rows], anomaly[self.rows], self.radius,
+                                     self.detector.eta * scale)
+
+    def arrays(self) -> Dict[str, Any]:
+        out = {f"detector/{k}": v for k, v in self.detector.arrays().items()}
+        out.update(rows=self.rows, radius=self.radius, k=self.k, n_centres=self.n_centres,
+                   rho_sum=self.rho_sum, seed=-1 if self.seed is None else self.seed)
+        return out
+
+    @classmethod
+    def from_arrays(cls, data: Dict[str, Any]) -> "_Round":
+        detector = Detector.from_arrays({k[len("detector/"):]: v for k, v in data.items()
+                                         if k.startswith("detector/")})
+        return cls(np.asarray(data["rows"], dtype=np.int64), np.asarray(data["radius"], dtype=np.float64),
+                   detector, int(data["k"]), int(data["n_centres"]), float(data["rho_sum"]),
+                   None if int(data["seed"]) < 0 else int(data["seed"]))
+
+    def __getstate__(self) -> Dict[str, Any]:
+        return {**self.__dict__, "training": None}  # the core's packed points: rebuilt by the scorer
 
 
 class EAPScorer(BaseEstimator):
@@ -127,25 +162,28 @@ class EAPScorer(BaseEstimator):
         """
         X = check_matrix(X, "X")
         anomaly = check_labels(y, X.shape[0])
-        n, m = X.shape[0], int(anomaly.sum())
         self._check_params()
-        k_min, n_bags = int(self.k_min), int(self.n_bags)
+        threads = check_n_jobs(self.n_jobs)
+        n, m = X.shape[0], int(anomaly.sum())
         alpha0 = m / n if self.alpha0 is None else self.alpha0
         beta0 = 1.0 - m / n if self.beta0 is None else self.beta0
         self.alpha0_, self.beta0_ = check_prior(alpha0, beta0)
-
+        self.X_train_, self.is_anomaly_ = X.copy(), anomaly
+        self.scale_ = safe_scale(X)
+        Xs = scaled(self.X_train_, self.scale_)
+        n_bags = int(self.n_bags)
         if n_bags == 0 or not self._round_is_usable(anomaly, np.arange(n)):
             # the whole training set; one that cannot be fitted raises the precise error here
-            self.rounds_ = [self._fit_round(X, anomaly, np.arange(n), self.random_state)]
+            self.rounds_ = [self._fit_round(Xs, np.arange(n), None, threads)]
         else:
             rng = check_random_state(self.random_state)
-            low = min((k_min + 1 + m) / n, 0.99)
+            low = min((int(self.k_min) + 1 + m) / n, 0.99)
             self.rounds_ = []
             for _ in range(100 * n_bags):  # unusable draws are redrawn, a bounded number of times
                 keep = np.flatnonzero(rng.random_sample(n) < rng.uniform(low, 0.99))
                 if self._round_is_usable(anomaly, keep):
                     seed = int(rng.randint(np.iinfo(np.int32).max))
-                    self.rounds_.append(self._fit_round(X, anomaly, keep, seed))
+                    self.rounds_.append(self._fit_round(Xs, keep, seed, threads))
                     if len(self.rounds_) == n_bags:
                         break
             else:
@@ -156,8 +194,7 @@ class EAPScorer(BaseEstimator):
         return self
 
     def _check_params(self) -> None:
-        if self.centres not in CENTRES:
-            raise ValueError(f"centres must be one of {CENTRES}, got {self.centres!r}")
+        check_choice(self.centres, "centres", CENTRES)
         check_int(self.k_min, "k_min", low=1)
         check_int(self.n_bags, "n_bags", low=0)
         check_float(self.quantile, "quantile", low=0.0, high=1.0, low_open=True, high_open=True)
@@ -168,8 +205,7 @@ class EAPScorer(BaseEstimator):
             check_int(self.k, "k", low=1)
         check_int(self.ssdo_k, "ssdo_k", low=1)
         check_float(self.alpha, "alpha", low=0.0, high=np.inf, high_open=True)
-        if self.threshold not in THRESHOLDS:
-            raise ValueError(f"threshold must be one of {THRESHOLDS}, got {self.threshold!r}")
+        check_choice(self.threshold, "threshold", THRESHOLDS)
 
     def _round_is_usable(self, anomaly: np.ndarray, rows: np.ndarray) -> bool:
         normals = int((~anomaly[rows]).sum())
@@ -178,32 +214,35 @@ class EAPScorer(BaseEstimator):
             self.k is None or self.k <= n_centres - 1
         )
 
-    def _fit_round(self, X: np.ndarray, anomaly: np.ndarray, rows: np.ndarray, seed: Any) -> _Round:
-        """Detector and density on the training rows ``rows``; k-hat queries are all training
-        anomalies (leave-one-out for those that are centres of the round)."""
-        threads = check_n_jobs(self.n_jobs)
-        n_jobs = threads if threads > 0 else None
-        Xr, ar = X[rows], anomaly[rows]
-        is_centre = np.ones(rows.size, bool) if self.centres == "all" else ~ar
-        centre_rows = np.flatnonzero(is_centre)
+    def _fit_round(self, Xs: np.ndarray, rows: np.ndarray, seed: Optional[int], threads: int) -> _Round:
+        """Detector and density on the training rows ``rows`` (``Xs``: all training points,
+        scaled); k-hat queries are all training anomalies (leave-one-out for those that are
+        centres of the round)."""
+        anomaly, scale = self.is_anomaly_, self.scale_
+        ar = anomaly[rows]
+        centre_rows = np.flatnonzero(np.ones(rows.size, bool) if self.centres == "all" else ~ar)
         n_centres = centre_rows.size
         if n_centres < 2:
             raise ValueError(f"at least 2 centres are needed (centres={self.centres!r}), got {n_centres}")
-        C = Xr[centre_rows]
+        Xr, Xsr = self.X_train_[rows], Xs[rows]
+        C = Xsr[centre_rows]
         if self.k is None:
-            position = np.full(X.shape[0], -1, dtype=np.int64)
+            position = np.full(anomaly.shape[0], -1, dtype=np.int64)
             position[rows[centre_rows]] = np.arange(n_centres)
-            k = estimate_k(C, X[anomaly], self.k_min, self.quantile,
-                           anomaly_index=position[anomaly], n_jobs=n_jobs)
+            k = bayesian_k(C, Xs[anomaly], position[anomaly], int(self.k_min), float(self.quantile),
+                           threads)
         else:
             k = check_int(self.k, "k", low=1, high=n_centres - 1)
-        ball_radius = np.zeros(rows.size)
-        ball_radius[centre_rows] = knn_radii(C, k, n_jobs)
-        detector = SSDO(k=self.ssdo_k, alpha=self.alpha, threshold=self.threshold,
-                        random_state=seed, n_jobs=self.n_jobs)
-        rarity = detector._fit(np.ascontiguousarray(Xr), ar, ball_radius)[centre_rows]
-        rho_sum = float(np.sum(1.0 / rarity[rarity > 0]))
-        return _Round(detector, k, n_centres, rho_sum)
+        radius = np.zeros(rows.size)
+        radius[centre_rows] = _core.knn_radii(C, k, threads)
+        detector, training, _, rarity = fit_detector(
+            Xr, Xsr, ar, scale, radius, int(self.ssdo_k), float(self.alpha), 100,
+            str(self.threshold), self.random_state if seed is None else seed, threads)
+        centre_rarity = rarity[centre_rows] / scale if scale != 1.0 else rarity[centre_rows]
+        rho_sum = float(np.sum(inverse_rarity(centre_rarity)[centre_rarity > 0]))
+        fitted = _Round(rows, radius, detector, k, n_centres, rho_sum, seed)
+        fitted.training = training
+        return fitted
 
     @overload
     def score(self, Z: Any, return_details: Literal[False] = ...) -> np.ndarray: ...
@@ -219,62 +258,96 @@ class EAPScorer(BaseEstimator):
         float32 candidates for a float64 model are converted chunk by chunk (exact); float64
         candidates for a float32 model raise ``TypeError`` (cast them explicitly).
         """
-        return self._score(Z, return_details, "Z")
-
-    def _score(self, Z: Any, return_details: bool, name: str) -> Union[np.ndarray, EAPResult]:
-        """:meth:`score`, with errors naming the caller's argument ``name``. Each chunk is
-        validated as it is read, so the candidates are scanned once."""
         check_is_fitted(self, "rounds_")
-        if isinstance(Z, np.ndarray) and Z.ndim == 2:
-            rows = Z  # sliced lazily: memory maps stay on disk; dtype checked on an empty slice
-            as_fitted_dtype(check_matrix(Z[:0], name, allow_empty_rows=True), self.dtype_, name)
-        else:
-            rows = check_matrix(Z, name, allow_empty_rows=True)
-        if rows.shape[1] != self.n_features_in_:
-            raise ValueError(f"{name} has {rows.shape[1]} features but the scorer was fitted with "
-                             f"{self.n_features_in_}")
+        return self._score(check_candidates(Z, "Z", self.n_features_in_, self.dtype_), return_details, "Z")
+
+    def _score(self, rows: np.ndarray, return_details: bool, name: str) -> Union[np.ndarray, EAPResult]:
+        """:meth:`score` of candidates accepted by ``check_candidates``; each chunk's values are
+        checked as it is read, errors naming the caller's argument ``name``."""
         chunk = self._chunk_rows()
         threads = check_n_jobs(self.n_jobs)
         l = rows.shape[0]
         fields = ("quality", "p_anomaly", "density", "rarity")[:4 if return_details else 1]
-        out = {name: np.empty(l) for name in fields}
+        out = {field: np.empty(l) for field in fields}
         for start in range(0, l, chunk):
-            block = as_fitted_dtype(check_matrix(rows[start:start + chunk], name), self.dtype_, name)
+            block = check_chunk(rows[start:start + chunk], name, self.dtype_)
             parts = [self._score_round(r, block, threads) for r in self.rounds_]
-            for i, name in enumerate(fields):
-                out[name][start:start + chunk] = np.mean([p[i] for p in parts], axis=0)
+            for i, field in enumerate(fields):
+                out[field][start:start + chunk] = np.mean([p[i] for p in parts], axis=0)
         if not return_details:
             return out["quality"]
         bagged = len(self.rounds_) > 1
         ks = np.array([r.k for r in self.rounds_])
-        lams = np.array([r.detector.threshold_ for r in self.rounds_])
+        lams = np.array([r.detector.threshold for r in self.rounds_])
         return EAPResult(**out, k=ks if bagged else int(ks[0]), threshold=lams if bagged else float(lams[0]))
+
+    def _score_round(self, r: _Round, block: np.ndarray, threads: int) -> List[np.ndarray]:
+        assert r.training is not None  # built at fit, load and unpickling time
+        w_pos, w_neg, rarity = r.training.score(scaled(block, self.scale_), threads)
+        if self.scale_ != 1.0:
+            rarity = rarity / self.scale_
+        p = r.detector.probability(r.detector.decision(block, w_pos, w_neg, threads))
+        px = density(rarity, r.rho_sum)
+        quality = posterior_mean(p, px, r.n_centres, self.alpha0_, self.beta0_)
+        return [quality, p, px, rarity]
 
     def _chunk_rows(self) -> int:
         if self.chunk_size is not None:
             return check_int(self.chunk_size, "chunk_size", low=1)
         # Cost of one candidate: its distance terms plus the kernel and ball test per training
         # point (worth about 16 coordinates).
-        terms = sum(r.detector.X_train_.shape[0] for r in self.rounds_) * (self.n_features_in_ + 16)
+        terms = sum(r.rows.size for r in self.rounds_) * (self.n_features_in_ + 16)
         return int(min(max(2**31 // max(terms, 1), 256), 65536))
 
-    def save(self, path: Any) -> None:
-        """Save the fitted scorer as a versioned ``.npz`` of plain arrays (see
-        :mod:`eap_anomaly.persistence`); loading it never unpickles or runs code."""
+    def save(self, path: PathLike) -> None:
+        """Save the fitted scorer as a versioned ``.npz`` of plain arrays, loaded without pickle
+        (never runs code): the constructor arguments, the training points once, and per round
+        its rows, radii, k-hat and detector (O(n d + rounds n) numbers)."""
         check_is_fitted(self, "rounds_")
-        save_scorer(self, path)
+        arrays: Dict[str, Any] = {
+            "params": np.array(json.dumps(jsonable(self.get_params()))),
+            "fitted": np.array(json.dumps({
+                "alpha0_": self.alpha0_, "beta0_": self.beta0_, "scale_": self.scale_,
+                "n_rounds": len(self.rounds_)})),
+            "X_train": self.X_train_, "is_anomaly": self.is_anomaly_,
+        }
+        for i, r in enumerate(self.rounds_):
+            arrays.update({f"round{i}/{k}": v for k, v in r.arrays().items()})
+        write_archive(path, FORMAT, FORMAT_VERSION, arrays)
 
     @staticmethod
-    def load(path: Any) -> "EAPScorer":
-        """Load a scorer written by :meth:`save`."""
-        return load_scorer(path)
+    def load(path: PathLike) -> "EAPScorer":
+        """Load a scorer written by :meth:`save`; anything else raises ``ValueError``."""
+        return read_archive(path, FORMAT, FORMAT_VERSION, "eap-anomaly scorer", EAPScorer._from_archive)
 
-    def _score_round(self, r: _Round, block: np.ndarray, threads: int) -> List[np.ndarray]:
-        scores, rarity = r.detector._score_parts(block, threads)
-        p = class_probability(scores, r.detector.offset_, r.detector.threshold_)
-        px = density(rarity, r.rho_sum)
-        quality = expected_anomaly_posterior(p, px, r.n_centres, self.alpha0_, self.beta0_)
-        return [quality, p, px, rarity]
+    @staticmethod
+    def _from_archive(data: Any) -> "EAPScorer":
+        scorer = EAPScorer(**json.loads(str(data["params"])))
+        fitted = json.loads(str(data["fitted"]))
+        scorer.alpha0_, scorer.beta0_ = float(fitted["alpha0_"]), float(fitted["beta0_"])
+        scorer.scale_ = float(fitted["scale_"])
+        scorer.X_train_ = check_matrix(data["X_train"], "X_train")
+        scorer.is_anomaly_ = np.asarray(data["is_anomaly"], dtype=bool)
+        if scorer.is_anomaly_.shape != (scorer.X_train_.shape[0],):
+            raise ValueError("is_anomaly does not match X_train")
+        scorer.n_features_in_, scorer.dtype_ = scorer.X_train_.shape[1], scorer.X_train_.dtype
+        scorer.rounds_ = []
+        for i in range(int(fitted["n_rounds"])):
+            prefix = f"round{i}/"
+            scorer.rounds_.append(_Round.from_arrays(
+                {k[len(prefix):]: data[k] for k in data.files if k.startswith(prefix)}))
+        scorer._build_passes()
+        return scorer
+
+    def _build_passes(self) -> None:
+        Xs = scaled(self.X_train_, self.scale_)
+        for r in self.rounds_:
+            r.build(Xs, self.is_anomaly_, self.scale_)
+
+    def __setstate__(self, state: Dict[str, Any]) -> None:
+        super().__setstate__(state)
+        if hasattr(self, "rounds_"):
+            self._build_passes()
 
 
 @overload
@@ -291,32 +364,16 @@ def score_auxiliary(X_train: Any, y_train: Any, X_aux: Any, *, centres: str = ..
                     n_jobs: Optional[int] = ..., return_details: Literal[True]) -> EAPResult: ...
 
 
-def score_auxiliary(
-    X_train: Any,
-    y_train: Any,
-    X_aux: Any,
-    *,
-    centres: str = "all",
-    k: Optional[int] = None,
-    k_min: int = 1,
-    alpha0: Optional[float] = None,
-    beta0: Optional[float] = None,
-    n_bags: int = 0,
-    random_state: Any = None,
-    n_jobs: Optional[int] = None,
-    return_details: bool = False,
-) -> Union[np.ndarray, EAPResult]:
+def score_auxiliary(X_train: Any, y_train: Any, X_aux: Any, *, centres: str = "all",
+                    k: Optional[int] = None, k_min: int = 1, alpha0: Optional[float] = None,
+                    beta0: Optional[float] = None, n_bags: int = 0, random_state: Any = None,
+                    n_jobs: Optional[int] = None, return_details: bool = False) -> Union[np.ndarray, EAPResult]:
     """Quality of each auxiliary anomaly (EAP), higher = better: one call of
     ``EAPScorer(...).fit(X_train, y_train).score(X_aux)``. See :class:`EAPScorer`."""
     X = check_matrix(X_train, "X_train")
     y = check_labels(y_train, X.shape[0], "y_train", "X_train").astype(np.int64)
     # Shape and dtype of the candidates are checked before the fit; their values chunk by chunk.
-    Z = X_aux if isinstance(X_aux, np.ndarray) and X_aux.ndim == 2 else check_matrix(
-        X_aux, "X_aux", allow_empty_rows=True)
-    check_matrix(Z[:0], "X_aux", allow_empty_rows=True)
-    if Z.shape[1] != X.shape[1]:
-        raise ValueError(f"X_aux has {Z.shape[1]} features but X_train has {X.shape[1]}")
-    as_fitted_dtype(Z[:0], X.dtype, "X_aux")
+    Z = check_candidates(X_aux, "X_aux", X.shape[1], X.dtype)
     scorer = EAPScorer(centres=centres, k=k, k_min=k_min, alpha0=alpha0, beta0=beta0,
                        n_bags=n_bags, random_state=random_state, n_jobs=n_jobs).fit(X, y)
     return scorer._score(Z, return_details, "X_aux")

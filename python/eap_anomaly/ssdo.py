@@ -1,7 +1,8 @@
-"""SSDO with an Isolation Forest prior (SPEC section 4), a scikit-learn style estimator."""
+"""SSDO with an Isolation Forest prior (SPEC section 4): the fitted detector and its estimator."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any, Dict, Optional, Tuple
 
 import numpy as np
@@ -10,38 +11,95 @@ from sklearn.utils.validation import check_is_fitted
 
 from . import _core
 from ._validation import (
-    TAU,
-    thread_count,
-    as_fitted_dtype,
+    check_candidates,
+    check_choice,
+    check_chunk,
     check_float,
     check_int,
     check_labels,
     check_matrix,
     check_n_jobs,
     safe_scale,
+    scaled,
+    thread_count,
 )
-from .geometry import knn_radii
 from .posterior import THRESHOLDS, class_probability, squash_threshold
 from .prior import IsolationPrior
+from .training_pass import TrainingPass
 
 #: Smallest admissible kernel bandwidth (SPEC section 4.2).
 ETA_FLOOR = 1e-10
 
-#: Fitted attributes that, with ``prior_``, are the whole fitted state (what a saved model holds).
-FITTED_ARRAYS = ("X_train_", "is_anomaly_", "ball_radius_", "decision_scores_")
-FITTED_SCALARS = ("eta_", "prior_min_", "prior_span_", "alpha_", "offset_", "threshold_",
-                  "n_anomalies_", "n_features_in_")
 
-
-def bandwidth(X: np.ndarray, k: int, threads: int) -> float:
-    """Harmonic mean of the distances to the k-th nearest other point, zeros replaced by the
-    smallest positive one, floored at 1e-10 (SPEC section 4.2)."""
-    delta = knn_radii(X, min(k, X.shape[0] - 1), threads if threads > 0 else None)
+def bandwidth(X: np.ndarray, k: int, threads: int, scale: float) -> float:
+    """eta in the data's units from X scaled by ``scale``: harmonic mean of the distances to the
+    k-th nearest other point, zeros replaced by the smallest positive one, floored at 1e-10
+    (SPEC section 4.2). Scaling by a power of two commutes with every step but the floor."""
+    delta = _core.knn_radii(X, min(k, X.shape[0] - 1), threads)
     positive = delta[delta > 0]
     if positive.size == 0:
         return ETA_FLOOR
     delta = np.where(delta > 0, delta, positive.min())
-    return max(float(delta.shape[0] / np.sum(1.0 / delta)), ETA_FLOOR)
+    return max(float(delta.shape[0] / np.sum(1.0 / delta)) / scale, ETA_FLOOR)
+
+
+@dataclass
+class Detector:
+    """A fitted SSDO, without its training points: what turns an Isolation Forest path length
+    and the kernel sums of a :class:`TrainingPass` into f and P(y=1|x)."""
+
+    prior: IsolationPrior
+    prior_min: float  # raw prior scores of the training set span [prior_min, prior_min + prior_span]
+    prior_span: float
+    eta: float  # kernel bandwidth, in the data's units
+    alpha: float
+    shift: float  # training minimum of f (SPEC section 5)
+    threshold: float  # squashing lambda
+
+    def decision(self, Z: np.ndarray, w_pos: np.ndarray, w_neg: np.ndarray, threads: int,
+                 raw: Optional[np.ndarray] = None) -> np.ndarray:
+        """f(Z) = (p0 + alpha W+) / (1 + alpha (W+ + W-)); ``raw`` = prior raw scores of Z when
+        already known."""
+        raw = self.prior.raw_scores(Z, threads) if raw is None else raw
+        p0 = np.zeros_like(raw) if self.prior_span == 0.0 else np.clip(
+            (raw - self.prior_min) / self.prior_span, 0.0, 1.0)
+        f: np.ndarray = (p0 + self.alpha * w_pos) / (1.0 + self.alpha * (w_pos + w_neg))
+        return f
+
+    def probability(self, f: np.ndarray) -> np.ndarray:
+        return class_probability(f, self.shift, self.threshold)
+
+    def arrays(self) -> Dict[str, Any]:
+        """Plain arrays of the fitted state (what a saved model holds)."""
+        out: Dict[str, Any] = {f"prior/{k}": v for k, v in self.prior.state().items()}
+        out.update({name: getattr(self, name) for name in SCALARS})
+        return out
+
+    @classmethod
+    def from_arrays(cls, data: Dict[str, Any]) -> "Detector":
+        prior = IsolationPrior.from_state({k[len("prior/"):]: v for k, v in data.items()
+                                           if k.startswith("prior/")})
+        return cls(prior, **{name: float(data[name]) for name in SCALARS})
+
+
+SCALARS = ("prior_min", "prior_span", "eta", "alpha", "shift", "threshold")
+
+
+def fit_detector(X: np.ndarray, Xs: np.ndarray, anomaly: np.ndarray, scale: float,
+                 radius: np.ndarray, k: int, alpha: float, n_estimators: int, threshold: str,
+                 random_state: Any, threads: int) -> Tuple[Detector, TrainingPass, np.ndarray, np.ndarray]:
+    """SSDO on validated training points X (``Xs`` = X scaled by ``scale``) whose training pass
+    also tests the balls ``radius`` (scaled units, 0 = none). Returns the detector, the pass,
+    f of each training point and its rarity against the balls (scaled units)."""
+    prior = IsolationPrior.fit(X, n_estimators, random_state, thread_count(threads))
+    raw = prior.raw_scores(X, threads)
+    eta = bandwidth(Xs, k, threads, scale)
+    training = TrainingPass(Xs, anomaly, radius, eta * scale)
+    w_pos, w_neg, rarity = training.score(Xs, threads)
+    detector = Detector(prior, float(raw.min()), float(raw.max() - raw.min()), eta, alpha, 0.0, 0.0)
+    f = detector.decision(X, w_pos, w_neg, threads, raw=raw)
+    detector.shift, detector.threshold = squash_threshold(f, int(anomaly.sum()), threshold)
+    return detector, training, f, rarity
 
 
 class SSDO(BaseEstimator):
@@ -69,17 +127,16 @@ class SSDO(BaseEstimator):
 
     Attributes
     ----------
-    prior_ : IsolationPrior
-        The fitted Isolation Forest as node arrays (scored in the C++ core; equal to
-        ``-IsolationForest.score_samples``).
-    eta_ : float
-        Kernel bandwidth.
+    detector_ : Detector
+        The fitted prior (Isolation Forest node arrays, scored in the C++ core and equal to
+        ``-IsolationForest.score_samples``), bandwidth ``eta``, squashing ``shift`` and
+        ``threshold``.
     decision_scores_ : ndarray (n,)
         f on the training points (each includes its own weight-1 kernel term).
-    offset_, threshold_ : float
-        Squashing offset (training minimum of f) and lambda.
-    n_anomalies_ : int
-    n_features_in_ : int
+    X_train_, is_anomaly_ : the training points and their labels (the kernel sums need them).
+    scale_ : float
+        Power of two applied to the data before the core (1.0 unless magnitudes are extreme).
+    n_anomalies_, n_features_in_ : int
     """
 
     def __init__(
@@ -102,89 +159,47 @@ class SSDO(BaseEstimator):
         """Fit on training points X (n x d) with labels y (1/+1 = anomaly, 0/-1 = normal)."""
         X = check_matrix(X, "X")
         anomaly = check_labels(y, X.shape[0])
-        self._fit(X, anomaly, np.zeros(X.shape[0]))
-        return self
-
-    def _fit(self, X: np.ndarray, anomaly: np.ndarray, ball_radius: np.ndarray) -> np.ndarray:
-        """Fit on validated data; ``ball_radius`` (0 = no ball) makes the training pass also
-        return each training point's rarity against those balls (SPEC section 6)."""
         if X.shape[0] < 2:
             raise ValueError(f"X must have at least 2 rows, got {X.shape[0]}")
-        if anomaly.all():
-            raise ValueError("y must contain at least one normal (label 0 or -1)")
         k = check_int(self.k, "k", low=1)
         alpha = check_float(self.alpha, "alpha", low=0.0, high=np.inf, high_open=True)
-        check_int(self.n_estimators, "n_estimators", low=1)
-        if self.threshold not in THRESHOLDS:
-            raise ValueError(f"threshold must be one of {THRESHOLDS}, got {self.threshold!r}")
+        n_estimators = check_int(self.n_estimators, "n_estimators", low=1)
+        threshold = check_choice(self.threshold, "threshold", THRESHOLDS)
         threads = check_n_jobs(self.n_jobs)
-
-        self.prior_ = IsolationPrior.fit(X, self.n_estimators, self.random_state, thread_count(threads))
-        raw = self.prior_.raw_scores(X, threads)
-        self.prior_min_ = float(raw.min())
-        self.prior_span_ = float(raw.max() - raw.min())
-        self.eta_ = bandwidth(X, k, threads)
-        self.n_features_in_ = X.shape[1]
-        self.n_anomalies_ = int(anomaly.sum())
-        self.alpha_ = alpha
-        # What the core index is rebuilt from after unpickling (the index itself is not pickled).
         self.X_train_ = X.copy()
-        self.is_anomaly_ = anomaly.astype(np.uint8)
-        self.ball_radius_ = np.ascontiguousarray(ball_radius, dtype=np.float64)
-        self._index: Any = None
+        self.is_anomaly_ = anomaly
+        self.scale_ = safe_scale(X)
+        self.detector_, self._pass, self.decision_scores_, _ = fit_detector(
+            self.X_train_, scaled(self.X_train_, self.scale_), anomaly, self.scale_,
+            np.zeros(X.shape[0]), k, alpha, n_estimators, threshold, self.random_state, threads)
+        self.n_anomalies_ = int(anomaly.sum())
+        self.n_features_in_ = X.shape[1]
+        return self
 
-        scores, rarity = self._score_parts(self.X_train_, threads, raw=raw)
-        self.decision_scores_ = scores
-        self.offset_, self.threshold_ = squash_threshold(scores, self.n_anomalies_, self.threshold)
-        return rarity
+    def __getstate__(self) -> Dict[str, Any]:
+        state: Dict[str, Any] = dict(super().__getstate__())
+        state.pop("_pass", None)  # the core's packed points: rebuilt from X_train_
+        return state
 
-    def _core_index(self) -> Any:
-        if self._index is None:
-            X = self.X_train_
-            scale = safe_scale(X)
-            make = _core.TrainingIndexF32 if X.dtype == np.float32 else _core.TrainingIndexF64
-            self._index = make(
-                X * X.dtype.type(scale) if scale != 1.0 else X,
-                self.is_anomaly_,
-                self.ball_radius_ * scale,
-                TAU[X.dtype],
-                self.eta_ * scale,
-            )
-            self._scale = scale
-        return self._index
+    def __setstate__(self, state: Dict[str, Any]) -> None:
+        super().__setstate__(state)
+        if hasattr(self, "detector_"):
+            self._pass = TrainingPass(scaled(self.X_train_, self.scale_), self.is_anomaly_,
+                                      np.zeros(self.X_train_.shape[0]), self.detector_.eta * self.scale_)
 
-    def _prior_from_raw(self, raw: np.ndarray) -> np.ndarray:
-        if self.prior_span_ == 0.0:
-            return np.zeros_like(raw)
-        return np.clip((raw - self.prior_min_) / self.prior_span_, 0.0, 1.0)
-
-    def _score_parts(self, Z: np.ndarray, threads: int,
-                     raw: Optional[np.ndarray] = None) -> Tuple[np.ndarray, np.ndarray]:
-        """SSDO scores f(Z) and rarity of Z against the balls, from one pass of the core."""
-        index = self._core_index()
-        Zs = Z * Z.dtype.type(self._scale) if self._scale != 1.0 else Z
-        w_pos, w_neg, rarity = index.score(Zs, threads)
-        prior = self._prior_from_raw(self.prior_.raw_scores(Z, threads) if raw is None else raw)
-        scores = (prior + self.alpha_ * w_pos) / (1.0 + self.alpha_ * (w_pos + w_neg))
-        return scores, rarity / self._scale if self._scale != 1.0 else rarity
-
-    def _check_Z(self, Z: Any) -> np.ndarray:
-        check_is_fitted(self, "prior_")
-        rows = check_matrix(Z, "Z", allow_empty_rows=True)
-        if rows.shape[1] != self.n_features_in_:
-            raise ValueError(f"Z has {rows.shape[1]} features but the model was fitted with {self.n_features_in_}")
-        return as_fitted_dtype(rows, self.X_train_.dtype)
+    def _decision(self, Z: np.ndarray, threads: int) -> np.ndarray:
+        w_pos, w_neg, _ = self._pass.score(scaled(Z, self.scale_), threads)
+        return self.detector_.decision(Z, w_pos, w_neg, threads)
 
     def decision_function(self, Z: Any) -> np.ndarray:
         """SSDO score f(Z), float64 (n,); higher = more anomalous."""
-        return self._score_parts(self._check_Z(Z), check_n_jobs(self.n_jobs))[0]
+        check_is_fitted(self, "detector_")
+        dtype = self.X_train_.dtype
+        rows = check_chunk(check_candidates(Z, "Z", self.n_features_in_, dtype), "Z", dtype)
+        return self._decision(rows, check_n_jobs(self.n_jobs))
 
     def predict_proba(self, Z: Any) -> np.ndarray:
         """Columns [P(y=0|z), P(y=1|z)] from the squashing scaler (SPEC section 5)."""
-        p = class_probability(self.decision_function(Z), self.offset_, self.threshold_)
+        f = self.decision_function(Z)
+        p = self.detector_.probability(f)
         return np.column_stack([1.0 - p, p])
-
-    def __getstate__(self) -> Dict[str, Any]:
-        state = self.__dict__.copy()
-        state["_index"] = None  # rebuilt from X_train_ on first use
-        return state

@@ -8,7 +8,7 @@ classifier trained with the auxiliary points added in score order.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Callable, Dict, List, Optional, Sequence
+from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 from scipy.stats import rankdata
@@ -53,11 +53,17 @@ def split_sizes(n_anomalies: int) -> Dict[str, int]:
     return {"t": t, "m": m, "g": g}
 
 
+def zscore_params(reference: np.ndarray) -> Tuple[np.ndarray, np.ndarray]:
+    """Mean and standard deviation of ``reference`` for z-scoring; a std below 1e-3 is replaced
+    by 1, so near-constant columns are centred, not blown up (SPEC section 9)."""
+    std = reference.std(0)
+    return reference.mean(0), np.where(std < 1e-3, 1.0, std)
+
+
 def map_to_dimension(X: np.ndarray, rows: np.ndarray, d: int, rng: np.random.Generator) -> np.ndarray:
     """Rows ``rows`` of X standardised (statistics of all X), then mapped to d features: PCA
     (fitted on at most 5000 rows) down, or a Gaussian random projection up."""
-    std = X.std(0)
-    mean, std = X.mean(0), np.where(std < 1e-3, 1.0, std)
+    mean, std = zscore_params(X)
     Z = (X[rows] - mean) / std
     if X.shape[1] >= d:
         fit_rows = rng.choice(X.shape[0], size=min(5000, X.shape[0]), replace=False)
@@ -102,8 +108,7 @@ def make_split(X: np.ndarray, y: np.ndarray, others: Sequence[np.ndarray], seed:
     train_normals = normals[t + g:t + g + max_train_normals]
     train = np.concatenate([train_normals, train_anomalies])
 
-    mean, std = X[train].mean(0), X[train].std(0)
-    std = np.where(std < 1e-3, 1.0, std)
+    mean, std = zscore_params(X[train])
 
     def z(rows: np.ndarray) -> np.ndarray:
         scaled: np.ndarray = (X[rows] - mean) / std

@@ -1,0 +1,38 @@
+"""The fused training pass (SPEC sections 2 and 4.3): candidates against the training points once,
+giving the SSDO kernel sums W+ and W- and the rarity against the centre balls from the same
+distances. Both the SSDO detector and every EAP round score through one of these."""
+
+from __future__ import annotations
+
+from typing import Tuple
+
+import numpy as np
+
+from . import _core
+from ._validation import TAU
+
+
+class TrainingPass:
+    """Training points packed in the core. Its owners build it when they are fitted, loaded or
+    unpickled (never lazily), so concurrent first use needs no lock; it does not pickle itself.
+
+    All lengths are in the caller's scaled units (see :func:`._validation.safe_scale`).
+
+    Parameters
+    ----------
+    X : (n, d) float32/float64, C-contiguous
+    is_anomaly : (n,) bool
+    radius : (n,) float64
+        Ball radius of each training point, 0 for a point that is not a centre (it holds nothing).
+    eta : float
+        Kernel bandwidth.
+    """
+
+    def __init__(self, X: np.ndarray, is_anomaly: np.ndarray, radius: np.ndarray, eta: float) -> None:
+        make = _core.TrainingIndexF32 if X.dtype == np.float32 else _core.TrainingIndexF64
+        self._core = make(X, is_anomaly.astype(np.uint8), radius, TAU[X.dtype], eta)
+
+    def score(self, Z: np.ndarray, threads: int) -> Tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """``(w_pos, w_neg, rarity)`` of each row of Z (same dtype and units as X), float64."""
+        w_pos, w_neg, rarity = self._core.score(Z, threads)
+        return w_pos, w_neg, rarity
