@@ -142,7 +142,7 @@ class SSDO(BaseEstimator):
         if self._index is None:
             X = self.X_train_
             scale = safe_scale(X)
-            make = _core.TrainingIndexF32 if X.dtype == np.float32 else _core.TrainingIndexF64
+            make = _core.TrainingPassF32 if X.dtype == np.float32 else _core.TrainingPassF64
             self._index = make(
                 X * X.dtype.type(scale) if scale != 1.0 else X,
                 self.is_anomaly_,
