@@ -30,7 +30,7 @@ def main():
         eta = bandwidth(X, 10, 1)
         sample = np.sqrt(((Z[:300, None, :].astype(np.float64) - X[None, :2000]) ** 2).sum(-1))
         inside = float((sample <= 7.75 * eta).mean())
-        index = _core.TrainingIndexF32(X, anomaly, np.ones(n), 1e-5, eta)
+        index = _core.TrainingPassF32(X, anomaly, np.ones(n), 1e-5, eta)
         times = []
         for _ in range(3):
             start = time.perf_counter()

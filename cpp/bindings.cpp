@@ -6,14 +6,13 @@
 
 #include <cstdint>
 #include <memory>
-#include <stdexcept>
 #include <string>
 #include <vector>
 
 #include "eap/forest.hpp"
 #include "eap/khat.hpp"
 #include "eap/knn_radii.hpp"
-#include "eap/propagation.hpp"
+#include "eap/training_pass.hpp"
 #include "eap/rarity.hpp"
 
 namespace py = pybind11;
@@ -87,10 +86,10 @@ py::array_t<std::int64_t> cover_ranks(const Array<T>& C, const Array<T>& A,
 }
 
 template <class T>
-std::unique_ptr<eap::TrainingIndex<T>> make_training_index(const Array<T>& X,
-                                                          const Array<std::uint8_t>& is_anomaly,
-                                                          const Array<double>& radius, double tau,
-                                                          double eta) {
+std::unique_ptr<eap::TrainingPass<T>> make_training_pass(const Array<T>& X,
+                                                         const Array<std::uint8_t>& is_anomaly,
+                                                         const Array<double>& radius, double tau,
+                                                         double eta) {
     const std::size_t n = rows_of(X, "X", 0), d = static_cast<std::size_t>(X.shape(1));
     if (is_anomaly.ndim() != 1 || static_cast<std::size_t>(is_anomaly.shape(0)) != n)
         throw py::value_error("is_anomaly must have one flag per training point");
@@ -101,34 +100,32 @@ std::unique_ptr<eap::TrainingIndex<T>> make_training_index(const Array<T>& X,
     const std::uint8_t* a = is_anomaly.data();
     const double* r = radius.data();
     py::gil_scoped_release release;
-    return std::make_unique<eap::TrainingIndex<T>>(x, n, d, a, r, tau, eta);
+    return std::make_unique<eap::TrainingPass<T>>(x, n, d, a, r, tau, eta);
 }
 
 template <class T>
-py::tuple score_training_index(const eap::TrainingIndex<T>& index, const Array<T>& Z, int n_threads) {
-    const std::size_t l = rows_of(Z, "Z", index.dim());
+py::tuple score_training_pass(const eap::TrainingPass<T>& pass, const Array<T>& Z, int n_threads) {
+    const std::size_t l = rows_of(Z, "Z", pass.dim());
     py::array_t<double> w_pos(static_cast<py::ssize_t>(l)), w_neg(static_cast<py::ssize_t>(l)),
         rarity(static_cast<py::ssize_t>(l));
     const T* z = Z.data();
     double *p = w_pos.mutable_data(), *q = w_neg.mutable_data(), *r = rarity.mutable_data();
     {
         py::gil_scoped_release release;
-        index.score(z, l, n_threads, p, q, r);
+        pass.score(z, l, n_threads, p, q, r);
     }
     return py::make_tuple(w_pos, w_neg, rarity);
 }
 
 template <class T>
-void bind_dtype(py::module_& m, const char* index_name) {
-    py::class_<eap::TrainingIndex<T>>(m, index_name,
-                                      "Training points packed for the fused candidate pass.")
-        .def(py::init(&make_training_index<T>), py::arg("X").noconvert(),
+void bind_dtype(py::module_& m, const char* pass_name) {
+    py::class_<eap::TrainingPass<T>>(m, pass_name,
+                                     "Training points packed for the fused candidate pass.")
+        .def(py::init(&make_training_pass<T>), py::arg("X").noconvert(),
              py::arg("is_anomaly").noconvert(), py::arg("radius").noconvert(), py::arg("tau"),
              py::arg("eta"))
-        .def("score", &score_training_index<T>, py::arg("Z").noconvert(), py::arg("n_threads"),
-             "Returns (w_pos, w_neg, rarity), float64 arrays of one value per row of Z.")
-        .def_property_readonly("n", &eap::TrainingIndex<T>::size)
-        .def_property_readonly("d", &eap::TrainingIndex<T>::dim);
+        .def("score", &score_training_pass<T>, py::arg("Z").noconvert(), py::arg("n_threads"),
+             "Returns (w_pos, w_neg, rarity), float64 arrays of one value per row of Z.");
     m.def("knn_radii", &knn_radii<T>, py::arg("C").noconvert(), py::arg("k"), py::arg("n_threads"));
     m.def("rarity_scores", &rarity_scores<T>, py::arg("Z").noconvert(), py::arg("C").noconvert(),
           py::arg("radii").noconvert(), py::arg("tau"), py::arg("n_threads"));
@@ -146,14 +143,11 @@ std::unique_ptr<eap::IsolationForestPaths> make_forest(
     const Array<std::int64_t>& root, const Array<std::int64_t>& left,
     const Array<std::int64_t>& right, const Array<std::int64_t>& feature,
     const Array<double>& threshold, const Array<double>& leaf_value, std::size_t n_features) {
-    try {
-        return std::make_unique<eap::IsolationForestPaths>(
-            to_vector(root, "root"), to_vector(left, "left"), to_vector(right, "right"),
-            to_vector(feature, "feature"), to_vector(threshold, "threshold"),
-            to_vector(leaf_value, "leaf_value"), n_features);
-    } catch (const std::invalid_argument& e) {
-        throw py::value_error(e.what());
-    }
+    // pybind11 translates the constructor's std::invalid_argument into ValueError.
+    return std::make_unique<eap::IsolationForestPaths>(
+        to_vector(root, "root"), to_vector(left, "left"), to_vector(right, "right"),
+        to_vector(feature, "feature"), to_vector(threshold, "threshold"),
+        to_vector(leaf_value, "leaf_value"), n_features);
 }
 
 py::array_t<double> forest_depths(const eap::IsolationForestPaths& forest, const Array<float>& Z,
@@ -181,8 +175,8 @@ bool has_openmp() {
 
 PYBIND11_MODULE(_core, m) {
     m.doc() = "C++/OpenMP core of eap-anomaly (inputs are validated by the Python layer)";
-    bind_dtype<float>(m, "TrainingIndexF32");
-    bind_dtype<double>(m, "TrainingIndexF64");
+    bind_dtype<float>(m, "TrainingPassF32");
+    bind_dtype<double>(m, "TrainingPassF64");
     py::class_<eap::IsolationForestPaths>(m, "IsolationForestPaths",
                                           "Node arrays of a fitted Isolation Forest.")
         .def(py::init(&make_forest), py::arg("root").noconvert(), py::arg("left").noconvert(),

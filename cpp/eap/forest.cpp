@@ -38,11 +38,7 @@ IsolationForestPaths::IsolationForestPaths(std::vector<std::int64_t> root,
 }
 
 void IsolationForestPaths::depths(const float* Z, std::size_t l, int n_threads, double* out) const {
-    constexpr std::size_t kRows = 256;
-    const auto n_items = static_cast<std::ptrdiff_t>((l + kRows - 1) / kRows);
-    parallel_for(n_items, n_threads, [] { return 0; }, [&](int&, std::ptrdiff_t item) {
-        const std::size_t i0 = static_cast<std::size_t>(item) * kRows;
-        const std::size_t i1 = std::min(l, i0 + kRows);
+    parallel_for_rows(l, 256, n_threads, [] { return 0; }, [&](int&, std::size_t i0, std::size_t i1) {
         std::fill(out + i0, out + i1, 0.0);
         for (std::int64_t root : root_) {  // tree-major: one tree's nodes stay in cache
             for (std::size_t i = i0; i < i1; ++i) {

@@ -4,6 +4,7 @@
 // so failures are recorded and rethrown after the region has joined.
 #pragma once
 
+#include <algorithm>
 #include <atomic>
 #include <cstddef>
 #include <exception>
@@ -77,6 +78,17 @@ void parallel_for(std::ptrdiff_t n_items, int n_threads, MakeScratch make_scratc
 template <class MakeScratch, class Body>
 void parallel_for(std::ptrdiff_t n_items, int n_threads, MakeScratch make_scratch, Body body) {
     parallel_for(n_items, n_threads, make_scratch, body, [](auto&) {});
+}
+
+// Rows [0, n_rows) in items of rows_per_item consecutive rows: body(scratch, i0, i1) per item.
+template <class MakeScratch, class Body>
+void parallel_for_rows(std::size_t n_rows, std::size_t rows_per_item, int n_threads,
+                       MakeScratch make_scratch, Body body) {
+    const auto n_items = static_cast<std::ptrdiff_t>((n_rows + rows_per_item - 1) / rows_per_item);
+    parallel_for(n_items, n_threads, make_scratch, [&](auto& scratch, std::ptrdiff_t item) {
+        const std::size_t i0 = static_cast<std::size_t>(item) * rows_per_item;
+        body(scratch, i0, std::min(n_rows, i0 + rows_per_item));
+    });
 }
 
 }  // namespace eap

@@ -5,6 +5,7 @@
 #include <limits>
 #include <numeric>
 
+#include "eap/ball.hpp"
 #include "eap/parallel.hpp"
 
 namespace eap {
@@ -67,8 +68,7 @@ RarityIndex<T>::RarityIndex(const T* C, std::size_t n, std::size_t d, const doub
       panel_threshold_(packed_.n_panels()) {
     for (std::size_t i = 0; i < n; ++i) {
         radius_[i] = radii[order_[i]];
-        const double r = radius_[i] * (1.0 - tau);
-        threshold_[i] = r * r;
+        threshold_[i] = ball_threshold(radius_[i], tau);
     }
     std::vector<double> mean(d);
     for (std::size_t p = 0; p < packed_.n_panels(); ++p) {
@@ -103,7 +103,7 @@ double RarityIndex<T>::query(const T* z, T* tile) const {
             panel_sq_dists(z, 1, d_, packed_.panel(p), d_, tile);
             const std::size_t i0 = p * W, w = std::min(W, n_ - i0);
             for (std::size_t j = 0; j < w; ++j)
-                if (double(tile[j]) < threshold_[i0 + j]) best = std::min(best, radius_[i0 + j]);
+                best = smallest_ball(double(tile[j]), threshold_[i0 + j], radius_[i0 + j], best);
         }
         if (best < std::numeric_limits<double>::infinity()) return best;
     }
@@ -112,14 +112,10 @@ double RarityIndex<T>::query(const T* z, T* tile) const {
 
 template <class T>
 void RarityIndex<T>::score(const T* Z, std::size_t l, int n_threads, double* out) const {
-    constexpr std::size_t rows_per_item = 64;
-    const auto n_items = static_cast<std::ptrdiff_t>((l + rows_per_item - 1) / rows_per_item);
-    parallel_for(
-        n_items, n_threads, [] { return std::vector<T>(W); },
-        [&](std::vector<T>& tile, std::ptrdiff_t item) {
-            const std::size_t i0 = static_cast<std::size_t>(item) * rows_per_item;
-            for (std::size_t i = i0; i < std::min(l, i0 + rows_per_item); ++i)
-                out[i] = query(Z + i * d_, tile.data());
+    parallel_for_rows(
+        l, 64, n_threads, [] { return std::vector<T>(W); },
+        [&](std::vector<T>& tile, std::size_t i0, std::size_t i1) {
+            for (std::size_t i = i0; i < i1; ++i) out[i] = query(Z + i * d_, tile.data());
         });
 }
 

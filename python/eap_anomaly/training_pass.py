@@ -29,7 +29,7 @@ class TrainingPass:
     """
 
     def __init__(self, X: np.ndarray, is_anomaly: np.ndarray, radius: np.ndarray, eta: float) -> None:
-        make = _core.TrainingIndexF32 if X.dtype == np.float32 else _core.TrainingIndexF64
+        make = _core.TrainingPassF32 if X.dtype == np.float32 else _core.TrainingPassF64
         self._core = make(X, is_anomaly.astype(np.uint8), radius, TAU[X.dtype], eta)
 
     def score(self, Z: np.ndarray, threads: int) -> Tuple[np.ndarray, np.ndarray, np.ndarray]:

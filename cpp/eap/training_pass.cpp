@@ -1,9 +1,10 @@
-#include "eap/propagation.hpp"
+#include "eap/training_pass.hpp"
 
 #include <algorithm>
 #include <cmath>
 #include <limits>
 
+#include "eap/ball.hpp"
 #include "eap/parallel.hpp"
 #include "eap/simd.hpp"
 
@@ -37,7 +38,7 @@ EAP_ALWAYS_INLINE void accumulate(const T* tile, std::size_t nr, const double* p
             const V4d w = d2 <= cut2 ? exp2_negative(x < -70.0 ? V4d{} - 70.0 : x) : V4d{};
             store(pos + r * W + j, load(pos + r * W + j) + w * a);
             store(neg + r * W + j, load(neg + r * W + j) + w * b);
-            store(best + r * W + j, (d2 < thr) & (rad < m) ? rad : m);
+            store(best + r * W + j, smallest_ball(d2, thr, rad, m));
         }
     }
 #else
@@ -47,7 +48,7 @@ EAP_ALWAYS_INLINE void accumulate(const T* tile, std::size_t nr, const double* p
             const double w = d2 <= cut2 ? (d2 > 0.0 ? std::exp2(-d2 * inv_eta2) : 1.0) : 0.0;
             pos[r * W + j] += w * positive[j];
             neg[r * W + j] += w * negative[j];
-            if (d2 < threshold[j]) best[r * W + j] = std::min(best[r * W + j], radius[j]);
+            best[r * W + j] = smallest_ball(d2, threshold[j], radius[j], best[r * W + j]);
         }
     }
 #endif
@@ -68,17 +69,16 @@ EAP_TARGET_CLONES void accumulate_panel(const double* tile, std::size_t nr, cons
 }
 
 template <class T>
-typename TrainingIndex<T>::Lanes make_lanes(const std::uint8_t* is_anomaly, const double* radius,
+typename TrainingPass<T>::Lanes make_lanes(const std::uint8_t* is_anomaly, const double* radius,
                                             std::size_t n, std::size_t padded, double tau) {
-    typename TrainingIndex<T>::Lanes lanes{std::vector<double>(padded, 0.0),
+    typename TrainingPass<T>::Lanes lanes{std::vector<double>(padded, 0.0),
                                            std::vector<double>(padded, 0.0),
                                            std::vector<double>(padded, -1.0),
                                            std::vector<double>(padded, 0.0)};
     for (std::size_t j = 0; j < n; ++j) {
         lanes.positive[j] = is_anomaly[j] ? 1.0 : 0.0;
         lanes.negative[j] = is_anomaly[j] ? 0.0 : 1.0;
-        const double r = radius[j] * (1.0 - tau);
-        lanes.threshold[j] = r * r;
+        lanes.threshold[j] = ball_threshold(radius[j], tau);
         lanes.radius[j] = radius[j];
     }
     return lanes;
@@ -87,33 +87,29 @@ typename TrainingIndex<T>::Lanes make_lanes(const std::uint8_t* is_anomaly, cons
 }  // namespace
 
 template <class T>
-TrainingIndex<T>::TrainingIndex(const T* X, std::size_t n, std::size_t d,
-                                const std::uint8_t* is_anomaly, const double* radius, double tau,
-                                double eta)
-    : n_(n),
-      d_(d),
+TrainingPass<T>::TrainingPass(const T* X, std::size_t n, std::size_t d,
+                              const std::uint8_t* is_anomaly, const double* radius, double tau,
+                              double eta)
+    : d_(d),
       packed_(X, n, d),
       lanes_(make_lanes<T>(is_anomaly, radius, n, packed_.n_panels() * W, tau)),
       inv_eta2_(1.0 / (eta * eta)),
       cut2_(kCutRatio2 * eta * eta) {}
 
 template <class T>
-void TrainingIndex<T>::score(const T* Z, std::size_t l, int n_threads, double* w_pos,
+void TrainingPass<T>::score(const T* Z, std::size_t l, int n_threads, double* w_pos,
                              double* w_neg, double* rarity) const {
-    const auto n_items = static_cast<std::ptrdiff_t>((l + kItemRows - 1) / kItemRows);
     struct Scratch {
         std::vector<T> tile;
         std::vector<double> pos, neg, best;
     };
-    parallel_for(
-        n_items, n_threads,
+    parallel_for_rows(
+        l, kItemRows, n_threads,
         [] {
             return Scratch{std::vector<T>(kTileRows * W), std::vector<double>(kItemRows * W),
                            std::vector<double>(kItemRows * W), std::vector<double>(kItemRows * W)};
         },
-        [&](Scratch& s, std::ptrdiff_t item) {
-            const std::size_t i0 = static_cast<std::size_t>(item) * kItemRows;
-            const std::size_t i1 = std::min(l, i0 + kItemRows);
+        [&](Scratch& s, std::size_t i0, std::size_t i1) {
             std::fill(s.pos.begin(), s.pos.end(), 0.0);
             std::fill(s.neg.begin(), s.neg.end(), 0.0);
             std::fill(s.best.begin(), s.best.end(), kInf);
@@ -143,7 +139,7 @@ void TrainingIndex<T>::score(const T* Z, std::size_t l, int n_threads, double* w
         });
 }
 
-template class TrainingIndex<float>;
-template class TrainingIndex<double>;
+template class TrainingPass<float>;
+template class TrainingPass<double>;
 
 }  // namespace eap

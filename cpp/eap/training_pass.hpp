@@ -11,11 +11,11 @@
 namespace eap {
 
 template <class T>
-class TrainingIndex {
+class TrainingPass {
 public:
     // X: n x d training points; is_anomaly: n flags; radius: n ball radii (0 for a point that is
     // not a centre: it holds nothing); tau: membership margin; eta: kernel bandwidth.
-    TrainingIndex(const T* X, std::size_t n, std::size_t d, const std::uint8_t* is_anomaly,
+    TrainingPass(const T* X, std::size_t n, std::size_t d, const std::uint8_t* is_anomaly,
                   const double* radius, double tau, double eta);
 
     // For each query row z of Z (l x d):
@@ -27,7 +27,6 @@ public:
     void score(const T* Z, std::size_t l, int n_threads, double* w_pos, double* w_neg,
                double* rarity) const;
 
-    std::size_t size() const { return n_; }
     std::size_t dim() const { return d_; }
 
     static constexpr std::size_t W = PackedPoints<T>::W;
@@ -38,7 +37,7 @@ public:
     };
 
 private:
-    std::size_t n_, d_;
+    std::size_t d_;
     PackedPoints<T> packed_;
     Lanes lanes_;
     double inv_eta2_, cut2_;
