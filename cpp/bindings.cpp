@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "eap/forest.hpp"
+#include "eap/forest_build.hpp"
 #include "eap/khat.hpp"
 #include "eap/knn_radii.hpp"
 #include "eap/training_pass.hpp"
@@ -163,6 +164,29 @@ py::array_t<double> forest_depths(const eap::IsolationForestPaths& forest, const
     return out;
 }
 
+template <class T>
+py::array_t<T> to_array(const std::vector<T>& v) {
+    return py::array_t<T>(static_cast<py::ssize_t>(v.size()), v.data());
+}
+
+py::tuple build_isolation_forest(const Array<float>& X, std::int64_t n_estimators,
+                                 std::int64_t max_samples, std::uint64_t seed, int n_threads) {
+    const std::size_t n = rows_of(X, "X", 0), d = static_cast<std::size_t>(X.shape(1));
+    if (n_estimators < 1) throw py::value_error("n_estimators must be at least 1");
+    if (max_samples < 1) throw py::value_error("max_samples must be at least 1");
+    const float* x = X.data();
+    eap::ForestNodes nodes;
+    {
+        py::gil_scoped_release release;
+        // std::invalid_argument (bad sizes, non-finite X) reaches Python as ValueError.
+        nodes = eap::build_isolation_forest(x, n, d, static_cast<std::size_t>(n_estimators),
+                                            static_cast<std::size_t>(max_samples), seed, n_threads);
+    }
+    return py::make_tuple(to_array(nodes.root), to_array(nodes.left), to_array(nodes.right),
+                          to_array(nodes.feature), to_array(nodes.threshold),
+                          to_array(nodes.leaf_value));
+}
+
 bool has_openmp() {
 #ifdef _OPENMP
     return true;
@@ -185,5 +209,10 @@ PYBIND11_MODULE(_core, m) {
              py::arg("n_features"))
         .def("depths", &forest_depths, py::arg("Z").noconvert(), py::arg("n_threads"),
              "Sum over trees of the leaf values reached by each float32 row of Z.");
+    m.def("build_isolation_forest", &build_isolation_forest, py::arg("X").noconvert(),
+          py::arg("n_estimators"), py::arg("max_samples"), py::arg("seed"), py::arg("n_threads"),
+          "Node arrays (root, left, right, feature, threshold, leaf_value) of an Isolation "
+          "Forest built on the float32 rows of X, a pure function of (X, n_estimators, "
+          "max_samples, seed).");
     m.def("has_openmp", &has_openmp, "Whether the core was built with OpenMP.");
 }

@@ -1,7 +1,8 @@
 """The Isolation Forest prior of SSDO (SPEC section 4.1), evaluated in the C++ core.
 
-scikit-learn fits the forest; its trees are kept as plain node arrays, so scoring runs across
-threads without the GIL and a fitted model can be saved without pickle. Raw scores equal
+The forest is built in the core (``"native"``) or by scikit-learn (``"sklearn"``); either way
+its trees are kept as plain node arrays, so scoring runs across threads without the GIL and a
+fitted model can be saved without pickle. With ``"sklearn"``, raw scores equal
 ``-IsolationForest.score_samples`` bit for bit.
 """
 
@@ -12,9 +13,13 @@ from typing import Any, Dict
 
 import numpy as np
 from sklearn.ensemble import IsolationForest
+from sklearn.utils import check_random_state
 
 from . import _core
 from ._validation import safe_scale
+
+#: How the forest is built: in the core, or by scikit-learn (the reference for exact comparisons).
+PRIORS = ("native", "sklearn")
 
 
 def average_path_length(n_samples: np.ndarray) -> np.ndarray:
@@ -50,17 +55,32 @@ class IsolationPrior:
     leaf_value: np.ndarray
     n_features: int
     denominator: float
-    scale: float  # power of two applied to the data first: scikit-learn's trees are float32
+    scale: float  # power of two applied to the data first: the trees are float32
 
     @classmethod
-    def fit(cls, X: np.ndarray, n_estimators: int, random_state: Any, threads: int = 1) -> "IsolationPrior":
-        """Fit scikit-learn's forest with ``threads`` threads (the trees' seeds are drawn first,
-        so the forest does not depend on the thread count)."""
+    def fit(cls, X: np.ndarray, n_estimators: int, random_state: Any, threads: int = 1,
+            kind: str = "sklearn") -> "IsolationPrior":
+        """Fit a forest of ``n_estimators`` trees on ``min(256, n)`` rows each with ``threads``
+        threads; the forest does not depend on the thread count.
+
+        ``kind="native"`` builds it in the core from one draw of ``random_state`` (equal in
+        distribution to scikit-learn's, not bit for bit); ``kind="sklearn"`` fits
+        scikit-learn's ``IsolationForest``."""
+        if kind not in PRIORS:
+            raise ValueError(f"kind must be one of {PRIORS}, got {kind!r}")
         # Random split points scale exactly with a power of two, so the forest is unchanged by
         # this rescaling except that float64 data beyond float32's range no longer overflow.
         scale = safe_scale(X, dtype=np.dtype(np.float32))
+        scaled = X * scale if scale != 1.0 else X
+        if kind == "native":
+            max_samples = min(256, X.shape[0])
+            seed = int(check_random_state(random_state).randint(0, 2**64, dtype=np.uint64))
+            nodes = _core.build_isolation_forest(np.ascontiguousarray(scaled, dtype=np.float32),
+                                                 n_estimators, max_samples, seed, threads)
+            denominator = float(n_estimators * average_path_length(np.array([max_samples]))[0])
+            return cls(*nodes, X.shape[1], denominator, scale)
         forest = IsolationForest(n_estimators=n_estimators, max_samples="auto", n_jobs=threads,
-                                 random_state=random_state).fit(X * scale if scale != 1.0 else X)
+                                 random_state=random_state).fit(scaled)
         roots, lefts, rights, features, thresholds, values = [], [], [], [], [], []
         offset = 0
         for tree in forest.estimators_:

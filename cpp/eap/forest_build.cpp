@@ -1,0 +1,186 @@
+#include "eap/forest_build.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <memory>
+#include <numeric>
+#include <stdexcept>
+
+#include "eap/parallel.hpp"
+
+namespace eap {
+namespace {
+
+std::uint64_t splitmix64(std::uint64_t& state) {
+    std::uint64_t z = (state += 0x9E3779B97F4A7C15ULL);
+    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL;
+    z = (z ^ (z >> 27)) * 0x94D049BB133111EBULL;
+    return z ^ (z >> 31);
+}
+
+// xoshiro256** (Blackman & Vigna), one stream per tree so trees can be built in any order.
+class Rng {
+public:
+    Rng(std::uint64_t seed, std::uint64_t stream) {
+        std::uint64_t state = seed;
+        state = splitmix64(state) ^ stream;  // a well-mixed start, distinct for every stream
+        for (std::uint64_t& word : s_) word = splitmix64(state);
+    }
+
+    std::uint64_t next() {
+        const std::uint64_t result = rotl(s_[1] * 5, 7) * 9;
+        const std::uint64_t t = s_[1] << 17;
+        s_[2] ^= s_[0];
+        s_[3] ^= s_[1];
+        s_[1] ^= s_[2];
+        s_[0] ^= s_[3];
+        s_[2] ^= t;
+        s_[3] = rotl(s_[3], 45);
+        return result;
+    }
+
+    // Uniform in [0, k), k >= 1; rejecting the lowest 2^64 mod k values removes modulo bias.
+    std::uint64_t below(std::uint64_t k) {
+        const std::uint64_t cut = (0 - k) % k;
+        for (;;) {
+            const std::uint64_t r = next();
+            if (r >= cut) return r % k;
+        }
+    }
+
+    // Uniform in [0, 1) on the 2^-53 grid.
+    double uniform() { return static_cast<double>(next() >> 11) * 0x1.0p-53; }
+
+private:
+    static std::uint64_t rotl(std::uint64_t x, int k) { return (x << k) | (x >> (64 - k)); }
+    std::uint64_t s_[4];
+};
+
+// scikit-learn's c(n): the average path length of an unsuccessful search in a binary search
+// tree of n nodes, which a leaf adds for the rows it did not separate.
+double average_path_length(std::size_t n) {
+    if (n <= 1) return 0.0;
+    if (n == 2) return 1.0;
+    const double m = static_cast<double>(n);
+    return 2.0 * (std::log(m - 1.0) + 0.5772156649015329) - 2.0 * (m - 1.0) / m;
+}
+
+struct Tree {
+    std::vector<std::int64_t> left, right, feature;
+    std::vector<double> threshold, leaf_value;
+};
+
+// One thread's scratch. Every tree starts from the same scratch state, so a tree depends on
+// its random stream only, not on which trees the thread built before.
+class TreeBuilder {
+public:
+    TreeBuilder(const float* X, std::size_t n, std::size_t d, std::size_t psi)
+        : X_(X), n_(n), d_(d), psi_(psi), taken_((n + 63) / 64), features_(d) {
+        while ((std::size_t{1} << max_depth_) < std::max<std::size_t>(psi, 2)) ++max_depth_;
+    }
+
+    Tree build(Rng& rng) {
+        draw_sample(rng);
+        std::iota(features_.begin(), features_.end(), std::size_t{0});
+        Tree tree;
+        grow(tree, rng, 0, psi_, 0);
+        for (std::size_t row : sample_) taken_[row / 64] = 0;
+        return tree;
+    }
+
+private:
+    // Floyd's algorithm: psi distinct rows (sampling without replacement) in psi draws.
+    void draw_sample(Rng& rng) {
+        sample_.clear();
+        for (std::size_t j = n_ - psi_; j < n_; ++j) {
+            std::size_t row = rng.below(j + 1);
+            if ((taken_[row / 64] >> (row % 64)) & 1) row = j;
+            taken_[row / 64] |= std::uint64_t{1} << (row % 64);
+            sample_.push_back(row);
+        }
+    }
+
+    // Appends the subtree of the rows sample_[begin, end) at `depth` edges below the root, in
+    // preorder (children after their parent, as the evaluator requires); returns its index.
+    std::int64_t grow(Tree& t, Rng& rng, std::size_t begin, std::size_t end, int depth) {
+        const auto node = static_cast<std::int64_t>(t.left.size());
+        t.left.push_back(-1);
+        t.right.push_back(-1);
+        t.feature.push_back(0);
+        t.threshold.push_back(0.0);
+        t.leaf_value.push_back(depth + average_path_length(end - begin));
+        if (end - begin < 2 || depth >= max_depth_) return node;
+        // Features in random order (Fisher-Yates) until one varies in the node: that one is
+        // uniform among the non-constant features. If none varies, the node stays a leaf.
+        for (std::size_t k = 0; k < d_; ++k) {
+            std::swap(features_[k], features_[k + rng.below(d_ - k)]);
+            const std::size_t f = features_[k];
+            float lo = X_[sample_[begin] * d_ + f], hi = lo;
+            for (std::size_t i = begin + 1; i < end; ++i) {
+                const float v = X_[sample_[i] * d_ + f];
+                lo = std::min(lo, v);
+                hi = std::max(hi, v);
+            }
+            if (lo == hi) continue;
+            double threshold = lo + (static_cast<double>(hi) - lo) * rng.uniform();
+            if (threshold >= hi) threshold = lo;  // rounded up to the max: scikit-learn's rule
+            const auto first = sample_.begin();
+            const auto mid = static_cast<std::size_t>(
+                std::partition(first + begin, first + end,
+                               [&](std::size_t row) { return X_[row * d_ + f] <= threshold; }) -
+                first);
+            t.feature[node] = static_cast<std::int64_t>(f);
+            t.threshold[node] = threshold;
+            const std::int64_t left = grow(t, rng, begin, mid, depth + 1);
+            const std::int64_t right = grow(t, rng, mid, end, depth + 1);
+            t.left[node] = left;
+            t.right[node] = right;
+            return node;
+        }
+        return node;
+    }
+
+    const float* X_;
+    std::size_t n_, d_, psi_;
+    int max_depth_ = 0;  // ceil(log2(max(psi, 2))) edges, as scikit-learn limits it
+    std::vector<std::uint64_t> taken_;  // bitset over X's rows, all clear between trees
+    std::vector<std::size_t> sample_, features_;
+};
+
+}  // namespace
+
+ForestNodes build_isolation_forest(const float* X, std::size_t n, std::size_t d,
+                                   std::size_t n_estimators, std::size_t max_samples,
+                                   std::uint64_t seed, int n_threads) {
+    if (n == 0 || d == 0) throw std::invalid_argument("X must have at least one row and column");
+    if (n_estimators == 0) throw std::invalid_argument("n_estimators must be at least 1");
+    if (max_samples == 0 || max_samples > n)
+        throw std::invalid_argument("max_samples must satisfy 1 <= max_samples <= n_rows");
+    if (!std::all_of(X, X + n * d, [](float v) { return std::isfinite(v); }))
+        throw std::invalid_argument("X must be finite");
+
+    std::vector<Tree> trees(n_estimators);
+    parallel_for(
+        static_cast<std::ptrdiff_t>(n_estimators), n_threads,
+        [&] { return std::make_unique<TreeBuilder>(X, n, d, max_samples); },
+        [&](std::unique_ptr<TreeBuilder>& builder, std::ptrdiff_t t) {
+            Rng rng(seed, static_cast<std::uint64_t>(t));
+            trees[static_cast<std::size_t>(t)] = builder->build(rng);
+        });
+
+    ForestNodes out;
+    for (const Tree& tree : trees) {
+        const auto offset = static_cast<std::int64_t>(out.left.size());
+        out.root.push_back(offset);
+        for (std::size_t i = 0; i < tree.left.size(); ++i) {
+            out.left.push_back(tree.left[i] < 0 ? -1 : tree.left[i] + offset);
+            out.right.push_back(tree.right[i] < 0 ? -1 : tree.right[i] + offset);
+        }
+        out.feature.insert(out.feature.end(), tree.feature.begin(), tree.feature.end());
+        out.threshold.insert(out.threshold.end(), tree.threshold.begin(), tree.threshold.end());
+        out.leaf_value.insert(out.leaf_value.end(), tree.leaf_value.begin(), tree.leaf_value.end());
+    }
+    return out;
+}
+
+}  // namespace eap

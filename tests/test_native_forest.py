@@ -1,0 +1,260 @@
+"""The Isolation Forest built in the core (SPEC section 4.1 prior, ``kind="native"``).
+
+Exact path lengths on hand-countable data, the structure of every tree (depth limit, leaf-size
+bookkeeping, sampling without replacement), agreement in distribution with scikit-learn's
+forest, determinism across seeds and thread counts, edge cases and bad input.
+"""
+
+from __future__ import annotations
+
+import math
+import pickle
+
+import numpy as np
+import pytest
+from numpy.testing import assert_allclose, assert_array_equal
+
+from eap_anomaly import _core
+from eap_anomaly.prior import PRIORS, IsolationPrior, average_path_length
+
+FIELDS = ("root", "left", "right", "feature", "threshold", "leaf_value")
+
+
+def build(X, n_estimators=50, max_samples=None, seed=0, n_threads=1):
+    X = np.ascontiguousarray(X, dtype=np.float32)
+    psi = X.shape[0] if max_samples is None else max_samples
+    return dict(zip(FIELDS, _core.build_isolation_forest(X, n_estimators, psi, seed, n_threads)))
+
+
+def tree_nodes(forest):
+    """Each tree's nodes as a slice (they are contiguous, root first)."""
+    ends = list(forest["root"][1:]) + [len(forest["left"])]
+    return [slice(int(r), int(e)) for r, e in zip(forest["root"], ends)]
+
+
+def edge_depths(forest):
+    depth = np.zeros(len(forest["left"]), dtype=np.int64)
+    for node, (lo, hi) in enumerate(zip(forest["left"], forest["right"])):
+        if lo != -1:  # children come after their parent
+            depth[lo] = depth[hi] = depth[node] + 1
+    return depth
+
+
+def leaf_of(forest, root, x):
+    node = root
+    while forest["left"][node] != -1:
+        below = np.float64(x[forest["feature"][node]]) <= forest["threshold"][node]
+        node = forest["left"][node] if below else forest["right"][node]
+    return node
+
+
+def leaf_sizes(forest, psi):
+    """Rows in each leaf, read back from leaf value = depth + c(size) (0 for split nodes)."""
+    c = average_path_length(np.arange(1, psi + 1))
+    excess = forest["leaf_value"] - edge_depths(forest)
+    sizes = np.zeros(len(excess), dtype=np.int64)
+    for node in np.flatnonzero(forest["left"] == -1):
+        match = np.flatnonzero(np.isclose(c, excess[node], rtol=0, atol=1e-9))
+        assert match.size >= 1, f"leaf {node}: {excess[node]} is not c(s) for any 1 <= s <= {psi}"
+        sizes[node] = match[-1] + 1  # c(1) = c(0) = 0: a leaf holds at least one row
+    return sizes
+
+
+def prior(X, seed=0, n_estimators=100, kind="native"):
+    return IsolationPrior.fit(np.asarray(X, dtype=np.float64), n_estimators, seed, 1, kind=kind)
+
+
+# ---- exact path lengths on hand-countable data -------------------------------------------
+
+def test_two_rows_split_once():
+    forest = build([[0.0], [1.0]], n_estimators=20)
+    assert_array_equal(forest["root"], np.arange(0, 60, 3))
+    for nodes in tree_nodes(forest):
+        root = nodes.start
+        assert forest["feature"][root] == 0 and 0.0 <= forest["threshold"][root] < 1.0
+        assert_array_equal(forest["leaf_value"][[root + 1, root + 2]], [1.0, 1.0])
+    assert_array_equal(prior([[0.0], [1.0]], n_estimators=20).raw_scores(np.array([[0.0], [1.0]]), 1),
+                       [0.5, 0.5])
+
+
+def test_three_rows_path_lengths():
+    """Threshold t in [0, 2): t < 1 isolates row 0 after one edge, else row 2; the middle row
+    always needs two."""
+    X = np.array([[0.0], [1.0], [2.0]], dtype=np.float32)
+    forest = build(X, n_estimators=2000)
+    paths = np.array([[forest["leaf_value"][leaf_of(forest, r, x)] for x in X] for r in forest["root"]])
+    assert_array_equal(paths[:, 1], 2.0)
+    assert_array_equal(np.sort(paths[:, [0, 2]], axis=1), np.tile([1.0, 2.0], (2000, 1)))
+    first_isolated = np.mean(paths[:, 0] == 1.0)
+    assert abs(first_isolated - 0.5) < 4 * math.sqrt(0.25 / 2000)
+
+
+def test_duplicates_stay_together():
+    """[0, 0, 1]: the one split separates 1 from the pair, which is constant, hence a leaf."""
+    c3 = average_path_length(np.array([3]))[0]
+    forest = build([[0.0], [0.0], [1.0]], n_estimators=30)
+    assert_array_equal(forest["root"], np.arange(0, 90, 3))
+    for nodes in tree_nodes(forest):
+        root = nodes.start
+        assert_array_equal(forest["left"][root:root + 3], [root + 1, -1, -1])
+        assert 0.0 <= forest["threshold"][root] < 1.0
+        assert_allclose(forest["leaf_value"][root:root + 3], [c3, 1.0 + 1.0, 1.0], rtol=1e-14)
+
+
+def test_constant_features_are_never_split():
+    forest = build(np.full((5, 3), 2.5), n_estimators=10)
+    assert_array_equal(forest["root"], np.arange(10))
+    assert_array_equal(forest["left"], -1)
+    assert_allclose(forest["leaf_value"], average_path_length(np.array([5]))[0], rtol=1e-14)
+
+    X = np.column_stack([np.full(40, 7.0), np.arange(40.0), np.zeros(40)])
+    forest = build(X, n_estimators=20)
+    assert_array_equal(forest["feature"][forest["left"] != -1], 1)
+
+
+def test_subsample_is_drawn_without_replacement_and_uniformly():
+    """Row i of the identity matrix varies only in feature i, so a tree on two distinct rows
+    splits its root on one of their features; a repeated row would leave a lone leaf."""
+    n, trees = 10, 2000
+    forest = build(np.eye(n), n_estimators=trees, max_samples=2)
+    assert_array_equal(forest["root"], np.arange(0, 3 * trees, 3))
+    assert_array_equal(forest["leaf_value"][forest["left"] == -1], 1.0)
+    counts = np.bincount(forest["feature"][forest["root"]], minlength=n)
+    expected = trees / n
+    assert np.all(np.abs(counts - expected) < 5 * math.sqrt(expected * (1 - 1 / n)))
+
+
+def test_single_row_per_tree_is_a_leaf():
+    forest = build(np.arange(12.0).reshape(6, 2), n_estimators=5, max_samples=1)
+    assert_array_equal(forest["left"], -1)
+    assert_array_equal(forest["leaf_value"], 0.0)
+
+
+# ---- structure of every tree ---------------------------------------------------------------
+
+@pytest.mark.parametrize("n, psi", [(50, 50), (300, 256), (1000, 16), (200, 2)])
+def test_depth_limit_and_leaf_bookkeeping(n, psi):
+    rng = np.random.RandomState(n)
+    X = np.column_stack([rng.normal(size=n), rng.randint(0, 3, size=n), rng.exponential(size=n)])
+    forest = build(X, n_estimators=40, max_samples=psi, seed=n)
+    depth = edge_depths(forest)
+    assert depth.max() <= math.ceil(math.log2(max(psi, 2)))  # <= ceil(log2 psi) + 1 from 1
+    sizes = leaf_sizes(forest, psi)
+    for nodes in tree_nodes(forest):
+        assert sizes[nodes].sum() == psi
+    if psi == n:  # every row was drawn: each leaf holds exactly the rows that reach it
+        for nodes in tree_nodes(forest):
+            reached = np.bincount([leaf_of(forest, nodes.start, x) for x in X.astype(np.float32)],
+                                  minlength=nodes.stop)
+            assert_array_equal(reached[nodes], sizes[nodes])
+    scores = IsolationPrior.fit(X, 40, 0, 1, kind="native").raw_scores(X, 1)
+    assert np.all((scores > 0) & (scores < 1))
+
+
+# ---- agreement with scikit-learn ------------------------------------------------------------
+
+def test_scores_match_sklearn_in_distribution():
+    """Mean raw score over 20 seeds, point by point, native vs scikit-learn: equal up to noise."""
+    rng = np.random.RandomState(0)
+    X = np.vstack([rng.normal(size=(380, 4)), rng.uniform(-6, 6, size=(20, 4))])
+    X[:, 3] = np.round(X[:, 3], 1)  # ties
+    Z = np.vstack([X, rng.uniform(-8, 8, size=(40, 4))])
+    seeds = range(20)
+    runs = {kind: np.array([prior(X, s, kind=kind).raw_scores(Z, 1) for s in seeds]) for kind in PRIORS}
+    native, sk = runs["native"], runs["sklearn"]
+    se = np.sqrt(native.var(axis=0, ddof=1) / len(seeds) + sk.var(axis=0, ddof=1) / len(seeds))
+    assert np.all(np.abs(native.mean(axis=0) - sk.mean(axis=0)) <= 5 * se + 1e-3)
+    overall = native.mean(axis=1) - sk.mean(axis=1)
+    assert abs(overall.mean()) <= 4 * overall.std(ddof=1) / math.sqrt(len(seeds)) + 1e-4
+
+
+# ---- determinism ---------------------------------------------------------------------------
+
+def test_forest_is_independent_of_thread_count_and_a_function_of_the_seed():
+    X = np.random.RandomState(3).normal(size=(2000, 5))
+    one = build(X, n_estimators=300, max_samples=256, seed=11, n_threads=1)
+    for threads in (2, 3, 4):  # many small trees: threads interleave, whatever the machine
+        other = build(X, n_estimators=300, max_samples=256, seed=11, n_threads=threads)
+        for name in FIELDS:
+            assert_array_equal(other[name], one[name])
+    again = build(X, n_estimators=300, max_samples=256, seed=11, n_threads=1)
+    assert all(np.array_equal(again[name], one[name]) for name in FIELDS)
+    different = build(X, n_estimators=300, max_samples=256, seed=12, n_threads=1)
+    assert not np.array_equal(different["threshold"][different["root"]], one["threshold"][one["root"]])
+
+
+def test_random_state_gives_one_deterministic_seed():
+    X = np.random.RandomState(4).normal(size=(300, 3))
+    a = IsolationPrior.fit(X, 30, 5, 1, kind="native")
+    b = IsolationPrior.fit(X, 30, np.random.RandomState(5), 2, kind="native")
+    assert_array_equal(a.threshold, b.threshold)
+    assert_array_equal(a.raw_scores(X, 1), b.raw_scores(X, 2))
+    restored = pickle.loads(pickle.dumps(a))
+    assert_array_equal(restored.raw_scores(X, 1), a.raw_scores(X, 1))
+
+
+# ---- edge cases through IsolationPrior ---------------------------------------------------
+
+def test_single_training_row_scores_one_half():
+    p = prior([[1.0, 2.0]])
+    assert_array_equal(p.leaf_value, 0.0)
+    assert_array_equal(p.raw_scores(np.array([[1.0, 2.0], [50.0, -3.0]]), 1), [0.5, 0.5])
+
+
+def test_one_feature_ranks_the_outlier_first():
+    X = np.append(np.random.RandomState(5).normal(size=99), 12.0)[:, None]
+    scores = prior(X).raw_scores(X, 1)
+    assert np.argmax(scores) == 99
+    assert np.all((scores > 0) & (scores < 1))
+
+
+def test_identical_rows_score_one_half():
+    p = prior(np.full((20, 3), -4.0))
+    assert_array_equal(p.left, -1)
+    assert_allclose(p.raw_scores(np.array([[-4.0, -4.0, -4.0], [9.0, 0.0, 1.0]]), 1), 0.5, rtol=1e-12)
+
+
+def test_huge_values_are_rescaled_exactly():
+    """float64 data near 1e30 overflow float32; the power-of-two scale keeps the forest, and
+    with it every score, exactly that of the unscaled data."""
+    X = np.random.RandomState(6).normal(size=(300, 3))
+    big = X * 2.0**100
+    p_big, p_small = prior(big, seed=9), prior(X, seed=9)
+    assert p_small.scale == 1.0 and p_big.scale != 1.0
+    for name in ("root", "left", "right", "feature", "leaf_value"):
+        assert_array_equal(getattr(p_big, name), getattr(p_small, name))
+    assert_array_equal(p_big.threshold, p_small.threshold * (2.0**100 * p_big.scale))
+    scores = p_big.raw_scores(big, 1)
+    assert_array_equal(scores, p_small.raw_scores(X, 1))
+    assert np.all((scores > 0) & (scores < 1))
+
+
+# ---- bad input ---------------------------------------------------------------------------
+
+@pytest.mark.parametrize("X, n_estimators, max_samples", [
+    (np.zeros(4, dtype=np.float32), 10, 2),             # 1-D
+    (np.zeros((0, 3), dtype=np.float32), 10, 1),        # no rows
+    (np.zeros((4, 0), dtype=np.float32), 10, 2),        # no columns
+    (np.zeros((4, 2), dtype=np.float32), 0, 2),
+    (np.zeros((4, 2), dtype=np.float32), -3, 2),
+    (np.zeros((4, 2), dtype=np.float32), 10, 0),
+    (np.zeros((4, 2), dtype=np.float32), 10, -1),
+    (np.zeros((4, 2), dtype=np.float32), 10, 5),        # more than n rows
+    (np.array([[0.0, np.nan], [1.0, 2.0]], dtype=np.float32), 10, 2),
+    (np.array([[0.0, np.inf], [1.0, 2.0]], dtype=np.float32), 10, 2),
+])
+def test_bad_input_raises_value_error(X, n_estimators, max_samples):
+    with pytest.raises(ValueError):
+        _core.build_isolation_forest(X, n_estimators, max_samples, 0, 2)
+
+
+@pytest.mark.parametrize("X", [np.zeros((4, 2)), np.asfortranarray(np.zeros((4, 2), dtype=np.float32))],
+                         ids=["float64", "fortran"])
+def test_wrong_layout_is_refused_not_copied(X):
+    with pytest.raises(TypeError):
+        _core.build_isolation_forest(X, 10, 2, 0, 1)
+
+
+def test_unknown_kind_raises():
+    with pytest.raises(ValueError, match="kind"):
+        IsolationPrior.fit(np.zeros((3, 1)), 10, 0, 1, kind="extra")
