@@ -256,5 +256,27 @@ def test_wrong_layout_is_refused_not_copied(X):
 
 
 def test_unknown_kind_raises():
-    with pytest.raises(ValueError, match="kind"):
+    with pytest.raises(ValueError, match="prior"):
         IsolationPrior.fit(np.zeros((3, 1)), 10, 0, 1, kind="extra")
+
+
+def test_prior_option_on_every_entry_point():
+    """The native forest is the default prior; "sklearn" selects scikit-learn's; anything else
+    is a ValueError naming ``prior``."""
+    from eap_anomaly import SSDO, EAPScorer, score_auxiliary
+
+    rng = np.random.default_rng(3)
+    X = rng.normal(size=(80, 3))
+    y = np.zeros(80, dtype=int)
+    y[:6] = 1
+    X[:6] += 3.0
+    Z = rng.normal(size=(20, 3)) * 2
+    assert SSDO().prior == EAPScorer().prior == "native"
+    native = EAPScorer(random_state=0).fit(X, y).score(Z)
+    assert np.array_equal(native, score_auxiliary(X, y, Z, random_state=0, prior="native"))
+    assert not np.array_equal(native, score_auxiliary(X, y, Z, random_state=0, prior="sklearn"))
+    for call in (lambda: SSDO(prior="forest").fit(X, y),
+                 lambda: EAPScorer(prior="forest").fit(X, y),
+                 lambda: score_auxiliary(X, y, Z, prior="forest")):
+        with pytest.raises(ValueError, match="prior"):
+            call()

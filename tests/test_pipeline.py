@@ -13,7 +13,7 @@ from numpy.testing import assert_allclose, assert_array_equal
 from sklearn.base import clone
 
 import eap_anomaly as eap
-from eap_anomaly import EAPScorer, SSDO, expected_anomaly_posterior, score_auxiliary
+from eap_anomaly import EAPScorer, SSDO, expected_anomaly_posterior
 from reference_pipeline import (
     ref_class_probability,
     ref_eap,
@@ -22,6 +22,12 @@ from reference_pipeline import (
     ref_squash,
     ref_ssdo,
 )
+
+
+def score_auxiliary(*args, **kwargs):
+    """The package's one call with scikit-learn's forest, as the references fit it."""
+    return eap.score_auxiliary(*args, prior="sklearn", **kwargs)
+
 
 RTOL = {np.dtype(np.float64): 1e-9, np.dtype(np.float32): 1e-4}
 
@@ -62,7 +68,7 @@ def data():
 def fitted(data):
     """EAPScorer with the defaults (random_state=0) fitted on ``data``. Tests must not refit it."""
     X, y, _ = data
-    return EAPScorer(random_state=0).fit(X, y)
+    return EAPScorer(prior="sklearn", random_state=0).fit(X, y)
 
 
 @pytest.fixture(scope="module")
@@ -104,7 +110,7 @@ def assert_details_match(res, ref, dtype, alpha=2.3):
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
 def test_ssdo_matches_reference(data, dtype):
     X, y, Z = (a.astype(dtype) if a.dtype.kind == "f" else a for a in data)
-    det = SSDO(random_state=0).fit(X, y)
+    det = SSDO(prior="sklearn", random_state=0).fit(X, y)
     ref = ref_ssdo(X, y, Z, k=10, alpha=2.3, seed=0)
     rtol, atol = RTOL[np.dtype(dtype)], kernel_cut_atol(2.3, X.shape[0])
     assert_allclose(det.detector_.eta, ref["eta"], rtol=rtol)
@@ -119,7 +125,7 @@ def test_ssdo_matches_reference(data, dtype):
 
 def test_ssdo_non_default_parameters_match_reference(data):
     X, y, Z = data
-    det = SSDO(k=4, alpha=0.7, n_estimators=30, random_state=5).fit(X, y)
+    det = SSDO(prior="sklearn", k=4, alpha=0.7, n_estimators=30, random_state=5).fit(X, y)
     ref = ref_ssdo(X, y, Z, k=4, alpha=0.7, seed=5, n_estimators=30)
     atol = kernel_cut_atol(0.7, X.shape[0])
     assert_allclose(det.detector_.eta, ref["eta"], rtol=1e-9)
@@ -130,7 +136,7 @@ def test_ssdo_non_default_parameters_match_reference(data):
 @pytest.mark.parametrize("threshold", ["exact", "percentile"])
 def test_ssdo_predict_proba_matches_reference(data, threshold):
     X, y, Z = data
-    det = SSDO(random_state=0, threshold=threshold).fit(X, y)
+    det = SSDO(prior="sklearn", random_state=0, threshold=threshold).fit(X, y)
     ref = ref_ssdo(X, y, Z, seed=0)
     offset, lam = ref_squash(ref["train"], int(y.sum()), threshold)
     assert_allclose(det.detector_.threshold, lam, rtol=1e-9)
@@ -145,7 +151,7 @@ def test_ssdo_predict_proba_matches_reference(data, threshold):
 
 def test_ssdo_exact_threshold_separates_the_m_largest_training_scores(data):
     X, y, _ = data
-    det = SSDO(random_state=0).fit(X, y)
+    det = SSDO(prior="sklearn", random_state=0).fit(X, y)
     shifted = det.decision_scores_ - det.decision_scores_.min()
     # No ties here, so exactly m training scores lie above lambda (SPEC 5).
     assert np.unique(shifted).size == shifted.size
@@ -155,8 +161,8 @@ def test_ssdo_exact_threshold_separates_the_m_largest_training_scores(data):
 def test_ssdo_percentile_and_exact_thresholds_differ(data):
     """The two variants are different choices (guards against one silently aliasing the other)."""
     X, y, _ = data
-    exact = SSDO(random_state=0, threshold="exact").fit(X, y).detector_.threshold
-    pct = SSDO(random_state=0, threshold="percentile").fit(X, y).detector_.threshold
+    exact = SSDO(prior="sklearn", random_state=0, threshold="exact").fit(X, y).detector_.threshold
+    pct = SSDO(prior="sklearn", random_state=0, threshold="percentile").fit(X, y).detector_.threshold
     assert exact != pct
 
 
@@ -165,7 +171,7 @@ def test_ssdo_alpha_zero_is_the_isolation_forest_prior(n_normal):
     """With alpha = 0, f = p0: the min-max scaled -IsolationForest.score_samples (SPEC 4.1).
     n = 320 > 256 makes max_samples="auto" subsample."""
     X, y, Z = make_data(n_normal=n_normal)
-    det = SSDO(alpha=0.0, random_state=3).fit(X, y)
+    det = SSDO(prior="sklearn", alpha=0.0, random_state=3).fit(X, y)
     ref = ref_ssdo(X, y, Z, alpha=0.0, seed=3)
     assert_allclose(ref["z"], ref["prior_z"], rtol=0, atol=0)
     assert_allclose(det.decision_function(Z), ref["prior_z"], rtol=1e-12, atol=0)
@@ -185,7 +191,7 @@ def test_percentile_threshold_is_taken_on_shifted_scores():
     X = np.vstack([normals, rng.normal(0, 0.1, size=(12, 2))])
     y = np.r_[np.zeros(150, np.int64), np.ones(12, np.int64)]
     Z = np.vstack([rng.normal(0, 0.1, size=(10, 2)), normals[:10] + 0.05])
-    det = SSDO(random_state=0, threshold="percentile").fit(X, y)
+    det = SSDO(prior="sklearn", random_state=0, threshold="percentile").fit(X, y)
     ref = ref_ssdo(X, y, Z, seed=0)
     offset, lam = ref_squash(ref["train"], 12, "percentile")
     unshifted = np.percentile(ref["train"], np.floor(100 * (1 - 12 / 162)))
@@ -198,16 +204,16 @@ def test_percentile_threshold_is_taken_on_shifted_scores():
 def test_ssdo_same_seed_same_prior(data):
     X, y, Z = data
     # alpha = 0 exposes the prior alone (f = p0).
-    a = SSDO(alpha=0.0, random_state=3).fit(X, y)
-    b = SSDO(alpha=0.0, random_state=3).fit(X, y)
+    a = SSDO(prior="sklearn", alpha=0.0, random_state=3).fit(X, y)
+    b = SSDO(prior="sklearn", alpha=0.0, random_state=3).fit(X, y)
     assert_array_equal(a.decision_function(Z), b.decision_function(Z))
     assert_array_equal(a.decision_scores_, b.decision_scores_)
-    c = SSDO(alpha=0.0, random_state=4).fit(X, y)
+    c = SSDO(prior="sklearn", alpha=0.0, random_state=4).fit(X, y)
     assert not np.array_equal(a.decision_function(Z), c.decision_function(Z))
     # Fresh RandomState objects of one seed also give one prior (as in scikit-learn, an int
     # seed and a RandomState instance of that seed need not agree with each other).
-    d = SSDO(alpha=0.0, random_state=np.random.RandomState(3)).fit(X, y)
-    e = SSDO(alpha=0.0, random_state=np.random.RandomState(3)).fit(X, y)
+    d = SSDO(prior="sklearn", alpha=0.0, random_state=np.random.RandomState(3)).fit(X, y)
+    e = SSDO(prior="sklearn", alpha=0.0, random_state=np.random.RandomState(3)).fit(X, y)
     assert_array_equal(d.decision_function(Z), e.decision_function(Z))
     ref = ref_ssdo(X, y, Z, alpha=0.0, seed=np.random.RandomState(3))
     assert_allclose(d.decision_function(Z), ref["prior_z"], rtol=1e-12, atol=0)
@@ -215,15 +221,15 @@ def test_ssdo_same_seed_same_prior(data):
 
 def test_ssdo_sklearn_params_and_clone(data):
     X, y, Z = data
-    det = SSDO(random_state=0)
-    assert det.get_params() == dict(k=10, alpha=2.3, n_estimators=100, threshold="exact",
-                                    random_state=0, n_jobs=None)
+    det = SSDO(prior="sklearn", random_state=0)
+    assert det.get_params() == dict(k=10, alpha=2.3, n_estimators=100, prior="sklearn",
+                                    threshold="exact", random_state=0, n_jobs=None)
     assert det.set_params(k=7, alpha=1.5) is det
     assert det.k == 7 and det.alpha == 1.5
     det.fit(X, y)
     twin = clone(det)
     assert twin.get_params() == det.get_params()
-    assert not hasattr(twin, "forest_")  # clone is unfitted
+    assert not hasattr(twin, "detector_")  # clone is unfitted
     assert_array_equal(twin.fit(X, y).decision_function(Z), det.decision_function(Z))
     ref = ref_ssdo(X, y, Z, k=7, alpha=1.5, seed=0)
     assert_allclose(det.decision_function(Z), ref["z"], rtol=1e-9,
@@ -232,8 +238,8 @@ def test_ssdo_sklearn_params_and_clone(data):
 
 def test_ssdo_thread_count_invariant(data):
     X, y, Z = data
-    one = SSDO(random_state=0, n_jobs=1).fit(X, y)
-    two = SSDO(random_state=0, n_jobs=2).fit(X, y)
+    one = SSDO(prior="sklearn", random_state=0, n_jobs=1).fit(X, y)
+    two = SSDO(prior="sklearn", random_state=0, n_jobs=2).fit(X, y)
     assert_array_equal(one.decision_scores_, two.decision_scores_)
     assert_array_equal(one.decision_function(Z), two.decision_function(Z))
     assert_array_equal(one.predict_proba(Z), two.predict_proba(Z))
@@ -330,7 +336,7 @@ def test_scorer_non_default_options_match_reference(data, threshold):
     kw = dict(centres="all", k=None, k_min=3, alpha0=0.4, beta0=1.7, random_state=2,
               ssdo_k=6, alpha=1.1, threshold=threshold, quantile=0.8)
     ref = ref_score_auxiliary(X, y, Z, **kw)
-    res = EAPScorer(**kw).fit(X, y).score(Z, return_details=True)
+    res = EAPScorer(prior="sklearn", **kw).fit(X, y).score(Z, return_details=True)
     assert_details_match(res, ref, np.float64, alpha=1.1)
 
 
@@ -375,7 +381,7 @@ def test_degenerate_lambda_falls_back_to_smallest_positive(threshold, centres):
     ref = ref_score_auxiliary(X, y, Z, centres=centres, random_state=0, threshold=threshold)
     shifted = ref["ssdo"]["train"] - ref["offset"]
     assert ref["threshold"] == shifted[shifted > 0].min()  # the fallback is exercised
-    res = EAPScorer(centres=centres, random_state=0, threshold=threshold).fit(X, y).score(
+    res = EAPScorer(prior="sklearn", centres=centres, random_state=0, threshold=threshold).fit(X, y).score(
         Z, return_details=True)
     assert_details_match(res, ref, np.float64)
 
@@ -395,7 +401,7 @@ def test_all_training_points_identical_warns_and_gives_prior_mean():
 
 def test_chunked_scoring_equals_one_pass(data, fitted):
     X, y, Z = data
-    small = EAPScorer(chunk_size=7, random_state=0).fit(X, y)
+    small = EAPScorer(prior="sklearn", chunk_size=7, random_state=0).fit(X, y)
     large = fitted  # chunk_size 65536 > len(Z): one pass
     assert Z.shape[0] % 7 != 0  # a ragged last chunk
     a = small.score(Z, return_details=True)
@@ -415,7 +421,7 @@ def test_memory_mapped_candidates(data, dtype, tmp_path):
     np.save(path, Z)
     Zm = np.load(path, mmap_mode="r")
     assert isinstance(Zm, np.memmap)
-    scorer = EAPScorer(chunk_size=7, random_state=0).fit(X, y)
+    scorer = EAPScorer(prior="sklearn", chunk_size=7, random_state=0).fit(X, y)
     expected = scorer.score(Z, return_details=True)
     for chunk in (7, 10**6):
         scorer.set_params(chunk_size=chunk)
@@ -443,14 +449,14 @@ def test_empty_and_mismatched_candidates(data, fitted):
     with pytest.raises(ValueError):
         fitted.score(Z[:, :2])
     with pytest.raises(ValueError):
-        SSDO(random_state=0).fit(X, y).decision_function(Z[:, :2])
+        SSDO(prior="sklearn", random_state=0).fit(X, y).decision_function(Z[:, :2])
 
 
 def test_ssdo_empty_candidates(data, fitted):
     """SSDO accepts zero candidate rows like EAPScorer.score does (its input check allows
     empty rows): decision_function -> shape (0,), predict_proba -> shape (0, 2)."""
     X, y, _ = data
-    det = SSDO(random_state=0).fit(X, y)
+    det = SSDO(prior="sklearn", random_state=0).fit(X, y)
     empty = np.empty((0, X.shape[1]))
     assert det.decision_function(empty).shape == (0,)
     assert det.predict_proba(empty).shape == (0, 2)
@@ -495,8 +501,8 @@ def test_plus_minus_one_labels_equal_zero_one(data, fitted):
     baseline = fitted.score(Z)
     assert_array_equal(score_auxiliary(X, pm, Z, random_state=0), baseline)
     assert_array_equal(score_auxiliary(X, y.astype(np.float64), Z, random_state=0), baseline)
-    assert_array_equal(SSDO(random_state=0).fit(X, pm).decision_function(Z),
-                       SSDO(random_state=0).fit(X, y).decision_function(Z))
+    assert_array_equal(SSDO(prior="sklearn", random_state=0).fit(X, pm).decision_function(Z),
+                       SSDO(prior="sklearn", random_state=0).fit(X, y).decision_function(Z))
 
 
 def _bad_labels(n):
@@ -520,9 +526,9 @@ def test_invalid_numeric_labels_raise_value_error(data, name):
     with pytest.raises(ValueError):
         score_auxiliary(X, y, Z, random_state=0)
     with pytest.raises(ValueError):
-        EAPScorer(random_state=0).fit(X, y)
+        EAPScorer(prior="sklearn", random_state=0).fit(X, y)
     with pytest.raises(ValueError):
-        SSDO(random_state=0).fit(X, y)
+        SSDO(prior="sklearn", random_state=0).fit(X, y)
 
 
 def test_string_labels_rejected(data):
@@ -531,7 +537,7 @@ def test_string_labels_rejected(data):
         with pytest.raises((ValueError, TypeError)):
             score_auxiliary(X, labels, Z, random_state=0)
         with pytest.raises((ValueError, TypeError)):
-            SSDO(random_state=0).fit(X, labels)
+            SSDO(prior="sklearn", random_state=0).fit(X, labels)
 
 
 @pytest.mark.parametrize("dtype, plus_minus, n_bags", [(np.float64, False, 0),
@@ -542,7 +548,7 @@ def test_inputs_are_not_modified(data, dtype, plus_minus, n_bags):
     labels = np.where(y == 1, 1, -1) if plus_minus else y.copy()
     X0, y0, Z0 = X.copy(), labels.copy(), Z.copy()
     score_auxiliary(X, labels, Z, centres="normals", n_bags=n_bags, random_state=0)
-    det = SSDO(random_state=0).fit(X, labels)
+    det = SSDO(prior="sklearn", random_state=0).fit(X, labels)
     det.decision_function(Z)
     det.predict_proba(Z)
     assert_array_equal(X, X0)
@@ -556,15 +562,15 @@ def test_inputs_are_not_modified(data, dtype, plus_minus, n_bags):
 
 def test_bagging_is_deterministic_and_bounded(data):
     X, y, Z = data
-    a = EAPScorer(n_bags=3, random_state=0).fit(X, y).score(Z, return_details=True)
-    b = EAPScorer(n_bags=3, random_state=0).fit(X, y).score(Z, return_details=True)
+    a = EAPScorer(prior="sklearn", n_bags=3, random_state=0).fit(X, y).score(Z, return_details=True)
+    b = EAPScorer(prior="sklearn", n_bags=3, random_state=0).fit(X, y).score(Z, return_details=True)
     for field in ("quality", "p_anomaly", "density", "rarity"):
         assert_array_equal(getattr(a, field), getattr(b, field), err_msg=field)
     assert_array_equal(a.k, b.k)
     assert_array_equal(a.threshold, b.threshold)
     assert ((a.quality >= 0) & (a.quality <= 1)).all()
     assert np.shape(a.k) == (3,) and np.shape(a.threshold) == (3,)
-    c = EAPScorer(n_bags=1, random_state=1).fit(X, y).score(Z)
+    c = EAPScorer(prior="sklearn", n_bags=1, random_state=1).fit(X, y).score(Z)
     assert not np.array_equal(a.quality, c)
 
 
@@ -577,10 +583,10 @@ def test_bagging_matches_reference_per_round(data, preset):
     fitted rounds; everything else is recomputed by the reference."""
     X, y, Z = data
     if preset == "authors":
-        scorer = EAPScorer.authors_code(n_bags=3, random_state=0)
+        scorer = EAPScorer.authors_code(prior="sklearn", n_bags=3, random_state=0)
         kw = dict(centres="normals", k_min=5, ssdo_k=5, threshold="percentile")
     else:
-        scorer = EAPScorer(n_bags=3, random_state=0, centres="all")
+        scorer = EAPScorer(prior="sklearn", n_bags=3, random_state=0, centres="all")
         kw = dict(centres="all", k_min=1, ssdo_k=10, threshold="exact")
     res = scorer.fit(X, y).score(Z, return_details=True)
     anomaly = y == 1
@@ -618,24 +624,24 @@ def test_bagging_matches_reference_per_round(data, preset):
 
 
 def test_authors_code_preset():
-    s = EAPScorer.authors_code()
+    s = EAPScorer.authors_code(prior="sklearn")
     assert s.centres == "normals"
     assert s.k_min == 5
     assert s.ssdo_k == 5
     assert s.threshold == "percentile"
     assert s.n_bags == 100
     # Everything else keeps the defaults, and overrides win.
-    defaults = EAPScorer().get_params()
+    defaults = EAPScorer(prior="sklearn").get_params()
     for name, value in s.get_params().items():
         if name not in ("centres", "k_min", "ssdo_k", "threshold", "n_bags"):
             assert value == defaults[name], name
-    assert EAPScorer.authors_code(n_bags=4, random_state=3).get_params()["n_bags"] == 4
-    assert isinstance(EAPScorer.authors_code(), EAPScorer)
+    assert EAPScorer.authors_code(prior="sklearn", n_bags=4, random_state=3).get_params()["n_bags"] == 4
+    assert isinstance(EAPScorer.authors_code(prior="sklearn"), EAPScorer)
 
 
 def test_scorer_sklearn_params_and_clone(data):
     X, y, Z = data
-    scorer = EAPScorer(centres="normals", k=5, random_state=0)
+    scorer = EAPScorer(prior="sklearn", centres="normals", k=5, random_state=0)
     assert scorer.get_params()["centres"] == "normals" and scorer.get_params()["k"] == 5
     assert scorer.set_params(k=6) is scorer and scorer.k == 6
     twin = clone(scorer)

@@ -16,7 +16,7 @@ from sklearn.ensemble import IsolationForest
 from sklearn.utils import check_random_state
 
 from . import _core
-from ._validation import safe_scale
+from ._validation import check_choice, safe_scale
 
 #: How the forest is built: in the core, or by scikit-learn (the reference for exact comparisons).
 PRIORS = ("native", "sklearn")
@@ -58,16 +58,15 @@ class IsolationPrior:
     scale: float  # power of two applied to the data first: the trees are float32
 
     @classmethod
-    def fit(cls, X: np.ndarray, n_estimators: int, random_state: Any, threads: int = 1,
-            kind: str = "sklearn") -> "IsolationPrior":
+    def fit(cls, X: np.ndarray, n_estimators: int, random_state: Any, threads: int,
+            kind: str) -> "IsolationPrior":
         """Fit a forest of ``n_estimators`` trees on ``min(256, n)`` rows each with ``threads``
         threads; the forest does not depend on the thread count.
 
         ``kind="native"`` builds it in the core from one draw of ``random_state`` (equal in
         distribution to scikit-learn's, not bit for bit); ``kind="sklearn"`` fits
         scikit-learn's ``IsolationForest``."""
-        if kind not in PRIORS:
-            raise ValueError(f"kind must be one of {PRIORS}, got {kind!r}")
+        check_choice(kind, "prior", PRIORS)
         # Random split points scale exactly with a power of two, so the forest is unchanged by
         # this rescaling except that float64 data beyond float32's range no longer overflow.
         scale = safe_scale(X, dtype=np.dtype(np.float32))

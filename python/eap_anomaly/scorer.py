@@ -17,6 +17,7 @@ from ._validation import (check_candidates, check_choice, check_chunk, check_flo
 from .geometry import bayesian_k
 from .persistence import PathLike, jsonable, read_archive, write_archive
 from .posterior import THRESHOLDS, check_prior, density, inverse_rarity, posterior_mean
+from .prior import PRIORS
 from .ssdo import Detector, fit_detector
 from .training_pass import TrainingPass
 
@@ -102,6 +103,9 @@ class EAPScorer(BaseEstimator):
         Seeds the Isolation Forest and the bagging draws.
     n_jobs : int or None
         Threads of the core (None: OpenMP default; -1: all CPUs). Results do not depend on it.
+    prior : {"native", "sklearn"}, default "native"
+        Who builds SSDO's Isolation Forest prior: the C++ core (fast; equal to scikit-learn's in
+        distribution) or scikit-learn (bit-exact, for comparisons with other implementations).
     ssdo_k : int, default 10
         Neighbour rank of the SSDO bandwidth.
     alpha : float, default 2.3
@@ -126,6 +130,7 @@ class EAPScorer(BaseEstimator):
         n_bags: int = 0,
         random_state: Any = None,
         n_jobs: Optional[int] = None,
+        prior: str = "native",
         ssdo_k: int = 10,
         alpha: float = 2.3,
         threshold: str = "exact",
@@ -140,6 +145,7 @@ class EAPScorer(BaseEstimator):
         self.n_bags = n_bags
         self.random_state = random_state
         self.n_jobs = n_jobs
+        self.prior = prior
         self.ssdo_k = ssdo_k
         self.alpha = alpha
         self.threshold = threshold
@@ -206,6 +212,7 @@ class EAPScorer(BaseEstimator):
         check_int(self.ssdo_k, "ssdo_k", low=1)
         check_float(self.alpha, "alpha", low=0.0, high=np.inf, high_open=True)
         check_choice(self.threshold, "threshold", THRESHOLDS)
+        check_choice(self.prior, "prior", PRIORS)
 
     def _round_is_usable(self, anomaly: np.ndarray, rows: np.ndarray) -> bool:
         normals = int((~anomaly[rows]).sum())
@@ -236,7 +243,7 @@ class EAPScorer(BaseEstimator):
         radius = np.zeros(rows.size)
         radius[centre_rows] = _core.knn_radii(C, k, threads)
         detector, training, _, rarity = fit_detector(
-            Xr, Xsr, ar, scale, radius, int(self.ssdo_k), float(self.alpha), 100,
+            Xr, Xsr, ar, scale, radius, int(self.ssdo_k), float(self.alpha), 100, str(self.prior),
             str(self.threshold), self.random_state if seed is None else seed, threads)
         centre_rarity = rarity[centre_rows] / scale if scale != 1.0 else rarity[centre_rows]
         rho_sum = float(np.sum(inverse_rarity(centre_rarity)[centre_rarity > 0]))
@@ -354,20 +361,23 @@ class EAPScorer(BaseEstimator):
 def score_auxiliary(X_train: Any, y_train: Any, X_aux: Any, *, centres: str = ...,
                     k: Optional[int] = ..., k_min: int = ..., alpha0: Optional[float] = ...,
                     beta0: Optional[float] = ..., n_bags: int = ..., random_state: Any = ...,
-                    n_jobs: Optional[int] = ..., return_details: Literal[False] = ...) -> np.ndarray: ...
+                    n_jobs: Optional[int] = ..., prior: str = ...,
+                    return_details: Literal[False] = ...) -> np.ndarray: ...
 
 
 @overload
 def score_auxiliary(X_train: Any, y_train: Any, X_aux: Any, *, centres: str = ...,
                     k: Optional[int] = ..., k_min: int = ..., alpha0: Optional[float] = ...,
                     beta0: Optional[float] = ..., n_bags: int = ..., random_state: Any = ...,
-                    n_jobs: Optional[int] = ..., return_details: Literal[True]) -> EAPResult: ...
+                    n_jobs: Optional[int] = ..., prior: str = ...,
+                    return_details: Literal[True]) -> EAPResult: ...
 
 
 def score_auxiliary(X_train: Any, y_train: Any, X_aux: Any, *, centres: str = "all",
                     k: Optional[int] = None, k_min: int = 1, alpha0: Optional[float] = None,
                     beta0: Optional[float] = None, n_bags: int = 0, random_state: Any = None,
-                    n_jobs: Optional[int] = None, return_details: bool = False) -> Union[np.ndarray, EAPResult]:
+                    n_jobs: Optional[int] = None, prior: str = "native",
+                    return_details: bool = False) -> Union[np.ndarray, EAPResult]:
     """Quality of each auxiliary anomaly (EAP), higher = better: one call of
     ``EAPScorer(...).fit(X_train, y_train).score(X_aux)``. See :class:`EAPScorer`."""
     X = check_matrix(X_train, "X_train")
@@ -375,5 +385,5 @@ def score_auxiliary(X_train: Any, y_train: Any, X_aux: Any, *, centres: str = "a
     # Shape and dtype of the candidates are checked before the fit; their values chunk by chunk.
     Z = check_candidates(X_aux, "X_aux", X.shape[1], X.dtype)
     scorer = EAPScorer(centres=centres, k=k, k_min=k_min, alpha0=alpha0, beta0=beta0,
-                       n_bags=n_bags, random_state=random_state, n_jobs=n_jobs).fit(X, y)
+                       n_bags=n_bags, random_state=random_state, n_jobs=n_jobs, prior=prior).fit(X, y)
     return scorer._score(Z, return_details, "X_aux")

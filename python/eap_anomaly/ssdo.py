@@ -24,7 +24,7 @@ from ._validation import (
     thread_count,
 )
 from .posterior import THRESHOLDS, class_probability, squash_threshold
-from .prior import IsolationPrior
+from .prior import PRIORS, IsolationPrior
 from .training_pass import TrainingPass
 
 #: Smallest admissible kernel bandwidth (SPEC section 4.2).
@@ -86,12 +86,12 @@ SCALARS = ("prior_min", "prior_span", "eta", "alpha", "shift", "threshold")
 
 
 def fit_detector(X: np.ndarray, Xs: np.ndarray, anomaly: np.ndarray, scale: float,
-                 radius: np.ndarray, k: int, alpha: float, n_estimators: int, threshold: str,
-                 random_state: Any, threads: int) -> Tuple[Detector, TrainingPass, np.ndarray, np.ndarray]:
+                 radius: np.ndarray, k: int, alpha: float, n_estimators: int, prior_kind: str,
+                 threshold: str, random_state: Any, threads: int) -> Tuple[Detector, TrainingPass, np.ndarray, np.ndarray]:
     """SSDO on validated training points X (``Xs`` = X scaled by ``scale``) whose training pass
     also tests the balls ``radius`` (scaled units, 0 = none). Returns the detector, the pass,
     f of each training point and its rarity against the balls (scaled units)."""
-    prior = IsolationPrior.fit(X, n_estimators, random_state, thread_count(threads))
+    prior = IsolationPrior.fit(X, n_estimators, random_state, thread_count(threads), prior_kind)
     raw = prior.raw_scores(X, threads)
     eta = bandwidth(Xs, k, threads, scale)
     training = TrainingPass(Xs, anomaly, radius, eta * scale)
@@ -117,6 +117,10 @@ class SSDO(BaseEstimator):
         Weight of the propagated labels against the prior.
     n_estimators : int, default 100
         Trees of the Isolation Forest prior (``max_samples="auto"``).
+    prior : {"native", "sklearn"}, default "native"
+        Who builds the Isolation Forest: the C++ core (fast, equal to scikit-learn's in
+        distribution) or ``sklearn.ensemble.IsolationForest`` (bit-exact with scikit-learn, for
+        comparisons with other implementations of SPEC).
     threshold : {"exact", "percentile"}, default "exact"
         Squashing threshold lambda of :meth:`predict_proba` (SPEC section 5); "percentile" is
         the authors' code.
@@ -144,6 +148,7 @@ class SSDO(BaseEstimator):
         k: int = 10,
         alpha: float = 2.3,
         n_estimators: int = 100,
+        prior: str = "native",
         threshold: str = "exact",
         random_state: Any = None,
         n_jobs: Optional[int] = None,
@@ -151,6 +156,7 @@ class SSDO(BaseEstimator):
         self.k = k
         self.alpha = alpha
         self.n_estimators = n_estimators
+        self.prior = prior
         self.threshold = threshold
         self.random_state = random_state
         self.n_jobs = n_jobs
@@ -165,13 +171,14 @@ class SSDO(BaseEstimator):
         alpha = check_float(self.alpha, "alpha", low=0.0, high=np.inf, high_open=True)
         n_estimators = check_int(self.n_estimators, "n_estimators", low=1)
         threshold = check_choice(self.threshold, "threshold", THRESHOLDS)
+        prior = check_choice(self.prior, "prior", PRIORS)
         threads = check_n_jobs(self.n_jobs)
         self.X_train_ = X.copy()
         self.is_anomaly_ = anomaly
         self.scale_ = safe_scale(X)
         self.detector_, self._pass, self.decision_scores_, _ = fit_detector(
             self.X_train_, scaled(self.X_train_, self.scale_), anomaly, self.scale_,
-            np.zeros(X.shape[0]), k, alpha, n_estimators, threshold, self.random_state, threads)
+            np.zeros(X.shape[0]), k, alpha, n_estimators, prior, threshold, self.random_state, threads)
         self.n_anomalies_ = int(anomaly.sum())
         self.n_features_in_ = X.shape[1]
         return self
