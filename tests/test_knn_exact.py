@@ -51,6 +51,35 @@ def test_clustered_wide(dtype):
     check(C, [1, 10, 64, 65, 200, 280, 699])
 
 
+def exact_radii_blocked(C, k):
+    """ref_knn_radii(C, k, exact=True) for larger n: same sequential sum, blocks of rows."""
+    n = C.shape[0]
+    out = np.empty(n)
+    for start in range(0, n, 500):
+        rows = C[start:start + 500]
+        acc = np.zeros((rows.shape[0], n), dtype=C.dtype)
+        for f in range(C.shape[1]):
+            t = rows[:, f][:, None] - C[:, f][None, :]
+            acc = acc + t * t
+        acc[np.arange(rows.shape[0]), np.arange(start, start + rows.shape[0])] = np.inf
+        out[start:start + 500] = np.sqrt(np.partition(acc, k - 1, axis=1)[:, k - 1].astype(np.float64))
+    return out
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_large_rows(dtype):
+    """n large enough for the sampled bracket of the whole-row selection (n > 4096), random
+    data and a coarse grid full of exact ties."""
+    rng = np.random.default_rng(10)
+    n = 4500
+    for C in (rng.normal(size=(n, 3)), rng.integers(0, 6, size=(n, 3)) * 0.5):
+        C = C.astype(dtype)
+        for k in (10, 700, int(0.4 * n), n - 1):
+            want = exact_radii_blocked(C, k)
+            assert_array_equal(_core.knn_radii(C, k, 2), want, err_msg=f"k={k}")
+    assert_array_equal(ref_knn_radii(C[:300], 120, exact=True), exact_radii_blocked(C[:300], 120))
+
+
 @pytest.mark.parametrize("dtype", DTYPES)
 def test_duplicates(dtype):
     """>= k exact duplicates give radius 0; duplicates count with multiplicity."""

@@ -9,8 +9,8 @@
 #include "eap/distances.hpp"
 #include "eap/filter_points.hpp"
 #include "eap/gemm_tile.hpp"
-#include "eap/kth_value.hpp"
 #include "eap/parallel.hpp"
+#include "eap/row_select.hpp"
 
 // Brute force over GEMM tiles, exact: the tiles give filter values v (|b|^2 - 2 a.b of the
 // centred, scaled centres); expansion_bound.hpp turns them into proven lower and upper bounds
@@ -178,8 +178,8 @@ void radii_whole_rows(const T* C, const FilterPoints<T>& pts, std::size_t n, std
     const ExpansionBound<T>& eb = pts.bound();
     struct Scratch {
         std::vector<T> A, rows, dist;
-        KthValue<T> select;
-        std::vector<std::uint32_t> band;
+        RowSelect<T> select;
+        std::vector<std::uint32_t> band, cand;
     };
     parallel_for(
         static_cast<std::ptrdiff_t>((n + B - 1) / B), n_threads,
@@ -202,18 +202,14 @@ void radii_whole_rows(const T* C, const FilterPoints<T>& pts, std::size_t n, std
                 T* row = s.rows.data() + r * n_pad;
                 row[self] = std::numeric_limits<T>::infinity();  // padding is +inf too
                 const auto bound = pts.bound_row(i);
-                const T vk = s.select(row, n_pad, k);
+                const T vk = s.select.kth(row, n_pad, k);
                 const T lo = eb.strictly_below(bound, eb.low(bound, vk));
                 const T hi = eb.keep_at_most(bound, eb.up(bound, vk));
-                std::size_t nearer = 0;
-                s.band.clear();
-                for (std::size_t q = 0; q < n; ++q) {
-                    const T v = row[q];
-                    nearer += v < lo;
-                    if (v >= lo && v <= hi && q != self)
-                        s.band.push_back(static_cast<std::uint32_t>(pts.centre(q)));
-                }
-                radii[i] = exact_kth(C, d, i, s.band, k - nearer, s.dist);
+                const std::size_t nearer = s.select.band(row, n_pad, lo, hi, s.band);
+                s.cand.clear();
+                for (const std::uint32_t q : s.band)
+                    if (q < n && q != self) s.cand.push_back(static_cast<std::uint32_t>(pts.centre(q)));
+                radii[i] = exact_kth(C, d, i, s.cand, k - nearer, s.dist);
             }
         });
 }
