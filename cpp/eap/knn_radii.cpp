@@ -2,72 +2,227 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdint>
+#include <limits>
 #include <vector>
 
 #include "eap/distances.hpp"
-#include "eap/kdtree.hpp"
+#include "eap/filter_points.hpp"
+#include "eap/gemm_tile.hpp"
 #include "eap/parallel.hpp"
+#include "eap/row_select.hpp"
+
+// Brute force over GEMM tiles, exact: the tiles give filter values v (|b|^2 - 2 a.b of the
+// centred, scaled centres); expansion_bound.hpp turns them into proven lower and upper bounds
+// on the exact squared distance D = sq_dist. Only the pairs whose bounds straddle the k-th
+// distance are recomputed exactly, and the k-th is selected among exact values, so the radii
+// equal those of the plain sum over all pairs, for any thread count.
 
 namespace eap {
 
 namespace {
-// Rows per block: enough to reuse each panel from cache, small enough that a thread's block of
-// whole distance rows stays within a few MiB even for large n.
-std::size_t rows_per_block(std::size_t n, std::size_t elem) {
-    const std::size_t budget = std::size_t(8) << 20;
-    return std::max<std::size_t>(4, std::min<std::size_t>(64, budget / std::max<std::size_t>(1, n * elem)));
-}
-}  // namespace
 
-// Small k in low dimension: a kd-tree visits a few leaves per point instead of every point.
-// Both paths select the same value from identically computed distances.
-constexpr std::size_t kTreeMaxDim = 10, kTreeMaxK = 64;
+// Up to this k each row keeps a running candidate list; above, whole filter rows are stored.
+constexpr std::size_t kRunningMaxK = 128;
 
 template <class T>
-void knn_radii_tree(const T* C, std::size_t n, std::size_t d, std::size_t k, int n_threads,
-                    double* radii) {
-    const KdTree<T> tree(C, n, d);
-    constexpr std::size_t kRows = 64;
+struct Candidate {
+    T v;
+    std::uint32_t j;
+};
+
+// sqrt of the k-th smallest sq_dist from row i to the rows in cand (1 <= k <= cand.size()).
+template <class T>
+double exact_kth(const T* C, std::size_t d, std::size_t i, const std::vector<std::uint32_t>& cand,
+                 std::size_t k, std::vector<T>& dist) {
+    dist.resize(cand.size());
+    for (std::size_t q = 0; q < cand.size(); ++q)
+        dist[q] = sq_dist(C + i * d, C + static_cast<std::size_t>(cand[q]) * d, d);
+    std::nth_element(dist.begin(), dist.begin() + static_cast<std::ptrdiff_t>(k - 1), dist.end());
+    return std::sqrt(static_cast<double>(dist[k - 1]));
+}
+
+// Rows per block: a multiple of MR; the large-k row buffers of a block stay within 8 MiB.
+template <class T>
+std::size_t block_rows(std::size_t n_pad, bool whole_rows) {
+    constexpr std::size_t MR = GemmTile<T>::MR;
+    if (!whole_rows) return 4 * MR;
+    const std::size_t fit = (std::size_t(8) << 20) / (n_pad * sizeof(T)) / MR * MR;
+    return std::max(MR, std::min(8 * MR, fit));
+}
+
+// Data whose distances could overflow: every pair exactly.
+template <class T>
+void radii_all_pairs(const T* C, std::size_t n, std::size_t d, std::size_t k, int n_threads,
+                     double* radii) {
+    struct Scratch {
+        std::vector<std::uint32_t> cand;
+        std::vector<T> dist;
+    };
+    parallel_for(static_cast<std::ptrdiff_t>(n), n_threads, [] { return Scratch{}; },
+                 [&](Scratch& s, std::ptrdiff_t item) {
+                     const auto i = static_cast<std::size_t>(item);
+                     s.cand.clear();
+                     for (std::size_t j = 0; j < n; ++j)
+                         if (j != i) s.cand.push_back(static_cast<std::uint32_t>(j));
+                     radii[i] = exact_kth(C, d, i, s.cand, k, s.dist);
+                 });
+}
+
+// Small k: a running candidate list per row. Invariant: every centre dropped so far is
+// provably farther than some k centres already seen (its low bound exceeds their common
+// up bound), so the list always holds every centre within the k-th distance.
+template <class T>
+class RunningRow {
+public:
+    void reset(typename ExpansionBound<T>::Row bound, std::size_t k) {
+        bound_ = bound;
+        k_ = k;
+        cap_ = 2 * k + 64;
+        list_.clear();
+    }
+    // Returns the new threshold after adding (v, j).
+    T push(T v, std::uint32_t j, T thr, const ExpansionBound<T>& eb) {
+        list_.push_back({v, j});
+        return list_.size() < cap_ ? thr : compact(thr, eb);
+    }
+    T compact(T thr, const ExpansionBound<T>& eb) {
+        if (list_.size() >= k_) {
+            const auto kth = list_.begin() + static_cast<std::ptrdiff_t>(k_ - 1);
+            std::nth_element(list_.begin(), kth, list_.end(),
+                             [](const Candidate<T>& a, const Candidate<T>& b) { return a.v < b.v; });
+            thr = std::min(thr, eb.keep_at_most(bound_, eb.up(bound_, kth->v)));
+            list_.erase(std::remove_if(list_.begin(), list_.end(),
+                                       [thr](const Candidate<T>& c) { return c.v > thr; }),
+                        list_.end());
+        }
+        if (2 * list_.size() > cap_) cap_ *= 2;  // many near-ties: grow rather than thrash
+        return thr;
+    }
+    void indices(std::vector<std::uint32_t>& out) const {
+        out.clear();
+        for (const Candidate<T>& c : list_) out.push_back(c.j);
+    }
+
+private:
+    typename ExpansionBound<T>::Row bound_{};
+    std::size_t k_ = 1, cap_ = 0;
+    std::vector<Candidate<T>> list_;
+};
+
+template <class T>
+void radii_running(const T* C, const FilterPoints<T>& pts, std::size_t n, std::size_t d,
+                   std::size_t k, int n_threads, double* radii) {
+    constexpr std::size_t MR = GemmTile<T>::MR, NR = GemmTile<T>::NR;
+    const std::size_t B = block_rows<T>(pts.padded(), false);
+    const ExpansionBound<T>& eb = pts.bound();
+    struct Scratch {
+        std::vector<T> A, tile, thr, dist;
+        std::vector<RunningRow<T>> rows;
+        std::vector<std::uint32_t> cand;
+    };
     parallel_for(
-        static_cast<std::ptrdiff_t>((n + kRows - 1) / kRows), n_threads,
-        [] { return typename KdTree<T>::Scratch{}; },
-        [&](typename KdTree<T>::Scratch& s, std::ptrdiff_t item) {
-            const std::size_t i0 = static_cast<std::size_t>(item) * kRows;
-            for (std::size_t r = i0; r < std::min(n, i0 + kRows); ++r)
-                radii[tree.row(r)] = std::sqrt(static_cast<double>(tree.kth_other(r, k, s)));
+        static_cast<std::ptrdiff_t>((n + B - 1) / B), n_threads,
+        [&] {
+            Scratch s;
+            s.A.resize(B * d);
+            s.tile.resize(MR * NR);
+            s.thr.resize(B);
+            s.rows.resize(B);
+            return s;
+        },
+        [&](Scratch& s, std::ptrdiff_t item) {
+            const std::size_t i0 = static_cast<std::size_t>(item) * B, nb = std::min(B, n - i0);
+            pts.pack_rows(i0, nb, s.A.data());
+            std::fill(s.thr.begin(), s.thr.end(), -std::numeric_limits<T>::infinity());
+            for (std::size_t r = 0; r < nb; ++r) {
+                s.rows[r].reset(pts.bound_row(i0 + r), k);
+                s.thr[r] = std::numeric_limits<T>::infinity();
+            }
+            const std::size_t blocks = (nb + MR - 1) / MR;
+            for (std::size_t p = 0; p < pts.n_panels(); ++p)
+                for (std::size_t b = 0; b < blocks; ++b) {
+                    T* thr = s.thr.data() + b * MR;
+                    if (!tile_filter(s.A.data() + b * MR * d, pts.panel(p), d, pts.panel_norms(p),
+                                     thr, s.tile.data()))
+                        continue;
+                    for (std::size_t r = 0; r < MR && b * MR + r < nb; ++r) {
+                        const std::size_t i = i0 + b * MR + r;
+                        const T* v = s.tile.data() + r * NR;
+                        for (std::size_t j = 0; j < NR; ++j) {
+                            const std::size_t q = p * NR + j;
+                            if (!(v[j] <= thr[r]) || q >= n || pts.centre(q) == i) continue;
+                            thr[r] = s.rows[b * MR + r].push(
+                                v[j], static_cast<std::uint32_t>(pts.centre(q)), thr[r], eb);
+                        }
+                    }
+                }
+            for (std::size_t r = 0; r < nb; ++r) {
+                s.rows[r].compact(s.thr[r], eb);
+                s.rows[r].indices(s.cand);
+                radii[i0 + r] = exact_kth(C, d, i0 + r, s.cand, k, s.dist);
+            }
         });
 }
+
+// Large k: whole filter rows, the k-th filter value selected, then the band of centres whose
+// bounds straddle it recomputed exactly. With L = low(v_k) <= D_(k) <= up(v_k) = U: centres
+// with v < lo (up < L) are strictly nearer than the k-th, centres with v > hi (low > U)
+// strictly farther, so the k-th is the (k - #nearer)-th exact distance of the band.
+template <class T>
+void radii_whole_rows(const T* C, const FilterPoints<T>& pts, std::size_t n, std::size_t d,
+                      std::size_t k, int n_threads, double* radii) {
+    constexpr std::size_t MR = GemmTile<T>::MR, NR = GemmTile<T>::NR;
+    const std::size_t n_pad = pts.padded();
+    const std::size_t B = block_rows<T>(n_pad, true);
+    const ExpansionBound<T>& eb = pts.bound();
+    struct Scratch {
+        std::vector<T> A, rows, dist;
+        RowSelect<T> select;
+        std::vector<std::uint32_t> band, cand;
+    };
+    parallel_for(
+        static_cast<std::ptrdiff_t>((n + B - 1) / B), n_threads,
+        [&] {
+            Scratch s;
+            s.A.resize(B * d);
+            s.rows.resize(B * n_pad);
+            return s;
+        },
+        [&](Scratch& s, std::ptrdiff_t item) {
+            const std::size_t i0 = static_cast<std::size_t>(item) * B, nb = std::min(B, n - i0);
+            pts.pack_rows(i0, nb, s.A.data());
+            const std::size_t blocks = (nb + MR - 1) / MR;
+            for (std::size_t p = 0; p < pts.n_panels(); ++p)
+                for (std::size_t b = 0; b < blocks; ++b)
+                    tile_store(s.A.data() + b * MR * d, pts.panel(p), d, pts.panel_norms(p),
+                               s.rows.data() + b * MR * n_pad + p * NR, n_pad);
+            for (std::size_t r = 0; r < nb; ++r) {
+                const std::size_t i = i0 + r, self = pts.position(i);
+                T* row = s.rows.data() + r * n_pad;
+                row[self] = std::numeric_limits<T>::infinity();  // padding is +inf too
+                const auto bound = pts.bound_row(i);
+                const T vk = s.select.kth(row, n_pad, k);
+                const T lo = eb.strictly_below(bound, eb.low(bound, vk));
+                const T hi = eb.keep_at_most(bound, eb.up(bound, vk));
+                const std::size_t nearer = s.select.band(row, n_pad, lo, hi, s.band);
+                s.cand.clear();
+                for (const std::uint32_t q : s.band)
+                    if (q < n && q != self) s.cand.push_back(static_cast<std::uint32_t>(pts.centre(q)));
+                radii[i] = exact_kth(C, d, i, s.cand, k - nearer, s.dist);
+            }
+        });
+}
+
+}  // namespace
 
 template <class T>
 void knn_radii(const T* C, std::size_t n, std::size_t d, std::size_t k, int n_threads,
                double* radii) {
-    if (d <= kTreeMaxDim && k <= kTreeMaxK) return knn_radii_tree(C, n, d, k, n_threads, radii);
-    constexpr std::size_t W = PackedPoints<T>::W;
-    const PackedPoints<T> packed(C, n, d);
-    const std::size_t B = rows_per_block(n, sizeof(T));
-    const std::ptrdiff_t n_blocks = static_cast<std::ptrdiff_t>((n + B - 1) / B);
-    struct Scratch {
-        std::vector<T> rows, tile;  // whole distance rows, then selection: k may be ~n
-    };
-    parallel_for(
-        n_blocks, n_threads, [&] { return Scratch{std::vector<T>(B * n), std::vector<T>(B * W)}; },
-        [&](Scratch& s, std::ptrdiff_t b) {
-            const std::size_t i0 = static_cast<std::size_t>(b) * B;
-            const std::size_t nb = std::min(B, n - i0);
-            for (std::size_t p = 0; p < packed.n_panels(); ++p) {
-                panel_sq_dists(C + i0 * d, nb, d, packed.panel(p), d, s.tile.data());
-                const std::size_t j0 = p * W, w = std::min(W, n - j0);
-                for (std::size_t r = 0; r < nb; ++r)
-                    std::copy(s.tile.data() + r * W, s.tile.data() + r * W + w,
-                              s.rows.data() + r * n + j0);
-            }
-            for (std::size_t r = 0; r < nb; ++r) {
-                T* row = s.rows.data() + r * n;
-                row[i0 + r] = row[n - 1];  // drop self: the other n - 1 distances stay in front
-                std::nth_element(row, row + (k - 1), row + (n - 1));
-                radii[i0 + r] = std::sqrt(static_cast<double>(row[k - 1]));
-            }
-        });
+    const FilterPoints<T> pts(C, n, d);
+    if (!pts.bound().safe()) return radii_all_pairs(C, n, d, k, n_threads, radii);
+    if (k <= kRunningMaxK) return radii_running(C, pts, n, d, k, n_threads, radii);
+    radii_whole_rows(C, pts, n, d, k, n_threads, radii);
 }
 
 template void knn_radii<float>(const float*, std::size_t, std::size_t, std::size_t, int, double*);

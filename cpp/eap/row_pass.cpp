@@ -1,0 +1,218 @@
+#include "eap/row_pass.hpp"
+
+#include <algorithm>
+
+#if defined(__GNUC__) && defined(__x86_64__) && !defined(EAP_NO_DISPATCH)
+#define EAP_ROW_PASS_DISPATCH 1
+#include <immintrin.h>
+#endif
+
+namespace eap {
+
+namespace {
+
+template <class T>
+std::size_t gather_plain(const T* x, std::size_t q, std::size_t len, T lo, T hi, T* vals,
+                         std::uint32_t* pos, std::size_t* m) {
+    std::size_t below = 0, c = *m;
+    for (; q < len; ++q) {
+        const T v = x[q];
+        below += v < lo;
+        vals[c] = v;
+        pos[c] = static_cast<std::uint32_t>(q);
+        c += (v >= lo) & (v <= hi);
+    }
+    *m = c;
+    return below;
+}
+
+#if defined(EAP_ROW_PASS_DISPATCH)
+#define EAP_AVX512 __attribute__((target("avx512f,avx512vl,avx512dq,avx512bw,popcnt")))
+
+// Compress into registers, then store whole vectors: compress straight to memory is slow on
+// some cores. Positions fit 32 bits (rows have fewer than 2^32 centres).
+EAP_AVX512 std::size_t gather_avx512(const float* x, std::size_t len, float lo, float hi,
+                                     float* vals, std::uint32_t* pos, std::size_t* m) {
+    const __m512 vlo = _mm512_set1_ps(lo), vhi = _mm512_set1_ps(hi);
+    __m512i idx = _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
+    const __m512i step = _mm512_set1_epi32(16);
+    std::size_t below = 0, c = 0, q = 0;
+    for (; q + 16 <= len; q += 16) {
+        const __m512 v = _mm512_loadu_ps(x + q);
+        const __mmask16 lt = _mm512_cmp_ps_mask(v, vlo, _CMP_LT_OQ);
+        const __mmask16 in = _mm512_mask_cmp_ps_mask(_mm512_cmp_ps_mask(v, vlo, _CMP_GE_OQ), v,
+                                                     vhi, _CMP_LE_OQ);
+        _mm512_storeu_ps(vals + c, _mm512_maskz_compress_ps(in, v));
+        _mm512_storeu_si512(pos + c, _mm512_maskz_compress_epi32(in, idx));
+        below += static_cast<std::size_t>(__builtin_popcount(lt));
+        c += static_cast<std::size_t>(__builtin_popcount(in));
+        idx = _mm512_add_epi32(idx, step);
+    }
+    *m = c;
+    return below + gather_plain(x, q, len, lo, hi, vals, pos, m);
+}
+
+EAP_AVX512 std::size_t gather_avx512(const double* x, std::size_t len, double lo, double hi,
+                                     double* vals, std::uint32_t* pos, std::size_t* m) {
+    const __m512d vlo = _mm512_set1_pd(lo), vhi = _mm512_set1_pd(hi);
+    __m256i idx = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
+    const __m256i step = _mm256_set1_epi32(8);
+    std::size_t below = 0, c = 0, q = 0;
+    for (; q + 8 <= len; q += 8) {
+        const __m512d v = _mm512_loadu_pd(x + q);
+        const __mmask8 lt = _mm512_cmp_pd_mask(v, vlo, _CMP_LT_OQ);
+        const __mmask8 in = _mm512_mask_cmp_pd_mask(_mm512_cmp_pd_mask(v, vlo, _CMP_GE_OQ), v,
+                                                    vhi, _CMP_LE_OQ);
+        _mm512_storeu_pd(vals + c, _mm512_maskz_compress_pd(in, v));
+        _mm256_storeu_si256(reinterpret_cast<__m256i*>(pos + c),
+                            _mm256_maskz_compress_epi32(in, idx));
+        below += static_cast<std::size_t>(__builtin_popcount(lt));
+        c += static_cast<std::size_t>(__builtin_popcount(in));
+        idx = _mm256_add_epi32(idx, step);
+    }
+    *m = c;
+    return below + gather_plain(x, q, len, lo, hi, vals, pos, m);
+}
+
+// Quickselect passes: count the values below and equal to a median-of-3 pivot, then compress
+// the side holding rank r into the other buffer; stops at 64 values or on a pivot hit.
+// Returns true on a hit (*src[r] holds the answer then), else leaves *src, *m and *r reduced.
+template <class T>
+T median3(T a, T b, T c) {
+    return std::max(std::min(a, b), std::min(std::max(a, b), c));
+}
+
+EAP_AVX512 bool narrow_avx512(float** src, float** other, std::size_t* m, std::size_t* r) {
+    while (*m > 64) {
+        float* x = *src;
+        const std::size_t len = *m;
+        const float p = median3(x[0], x[len / 2], x[len - 1]);
+        const __m512 vp = _mm512_set1_ps(p);
+        std::size_t less = 0, equal = 0, q = 0;
+        for (; q + 16 <= len; q += 16) {
+            const __m512 v = _mm512_loadu_ps(x + q);
+            less += static_cast<std::size_t>(__builtin_popcount(_mm512_cmp_ps_mask(v, vp, _CMP_LT_OQ)));
+            equal += static_cast<std::size_t>(__builtin_popcount(_mm512_cmp_ps_mask(v, vp, _CMP_EQ_OQ)));
+        }
+        for (; q < len; ++q) {
+            less += x[q] < p;
+            equal += x[q] == p;
+        }
+        if (*r >= less && *r < less + equal) {
+            x[*r] = p;
+            return true;
+        }
+        const bool low = *r < less;
+        float* out = *other;
+        std::size_t c = 0;
+        for (q = 0; q + 16 <= len; q += 16) {
+            const __m512 v = _mm512_loadu_ps(x + q);
+            const __mmask16 keep = low ? _mm512_cmp_ps_mask(v, vp, _CMP_LT_OQ)
+                                       : _mm512_cmp_ps_mask(v, vp, _CMP_GT_OQ);
+            _mm512_storeu_ps(out + c, _mm512_maskz_compress_ps(keep, v));
+            c += static_cast<std::size_t>(__builtin_popcount(keep));
+        }
+        for (; q < len; ++q) {
+            out[c] = x[q];
+            c += low ? x[q] < p : x[q] > p;
+        }
+        if (!low) *r -= less + equal;
+        *m = c;
+        *other = x;
+        *src = out;
+    }
+    return false;
+}
+
+EAP_AVX512 bool narrow_avx512(double** src, double** other, std::size_t* m, std::size_t* r) {
+    while (*m > 64) {
+        double* x = *src;
+        const std::size_t len = *m;
+        const double p = median3(x[0], x[len / 2], x[len - 1]);
+        const __m512d vp = _mm512_set1_pd(p);
+        std::size_t less = 0, equal = 0, q = 0;
+        for (; q + 8 <= len; q += 8) {
+            const __m512d v = _mm512_loadu_pd(x + q);
+            less += static_cast<std::size_t>(__builtin_popcount(_mm512_cmp_pd_mask(v, vp, _CMP_LT_OQ)));
+            equal += static_cast<std::size_t>(__builtin_popcount(_mm512_cmp_pd_mask(v, vp, _CMP_EQ_OQ)));
+        }
+        for (; q < len; ++q) {
+            less += x[q] < p;
+            equal += x[q] == p;
+        }
+        if (*r >= less && *r < less + equal) {
+            x[*r] = p;
+            return true;
+        }
+        const bool low = *r < less;
+        double* out = *other;
+        std::size_t c = 0;
+        for (q = 0; q + 8 <= len; q += 8) {
+            const __m512d v = _mm512_loadu_pd(x + q);
+            const __mmask8 keep = low ? _mm512_cmp_pd_mask(v, vp, _CMP_LT_OQ)
+                                      : _mm512_cmp_pd_mask(v, vp, _CMP_GT_OQ);
+            _mm512_storeu_pd(out + c, _mm512_maskz_compress_pd(keep, v));
+            c += static_cast<std::size_t>(__builtin_popcount(keep));
+        }
+        for (; q < len; ++q) {
+            out[c] = x[q];
+            c += low ? x[q] < p : x[q] > p;
+        }
+        if (!low) *r -= less + equal;
+        *m = c;
+        *other = x;
+        *src = out;
+    }
+    return false;
+}
+
+bool has_avx512() {
+    static const bool yes = [] {
+        __builtin_cpu_init();
+        return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512vl") &&
+               __builtin_cpu_supports("avx512dq") && __builtin_cpu_supports("avx512bw");
+    }();
+    return yes;
+}
+#endif
+
+template <class T>
+std::size_t gather(const T* x, std::size_t len, T lo, T hi, T* vals, std::uint32_t* pos,
+                   std::size_t* m) {
+#if defined(EAP_ROW_PASS_DISPATCH)
+    if (has_avx512()) return gather_avx512(x, len, lo, hi, vals, pos, m);
+#endif
+    *m = 0;
+    return gather_plain(x, 0, len, lo, hi, vals, pos, m);
+}
+
+template <class T>
+T kth(T* x, std::size_t m, std::size_t r, T* tmp) {
+#if defined(EAP_ROW_PASS_DISPATCH)
+    if (has_avx512() && narrow_avx512(&x, &tmp, &m, &r)) return x[r];
+#else
+    (void)tmp;
+#endif
+    std::nth_element(x, x + r, x + m);
+    return x[r];
+}
+
+}  // namespace
+
+std::size_t gather_between(const float* x, std::size_t len, float lo, float hi, float* vals,
+                           std::uint32_t* pos, std::size_t* m) {
+    return gather(x, len, lo, hi, vals, pos, m);
+}
+std::size_t gather_between(const double* x, std::size_t len, double lo, double hi, double* vals,
+                           std::uint32_t* pos, std::size_t* m) {
+    return gather(x, len, lo, hi, vals, pos, m);
+}
+
+float kth_smallest(float* x, std::size_t m, std::size_t r, float* tmp) {
+    return kth(x, m, r, tmp);
+}
+double kth_smallest(double* x, std::size_t m, std::size_t r, double* tmp) {
+    return kth(x, m, r, tmp);
+}
+
+}  // namespace eap
