@@ -104,7 +104,7 @@ def evaluate(args: argparse.Namespace) -> int:
 
     from joblib import Parallel, delayed
 
-    from .evaluation.baselines import METHODS
+    from .evaluation.baselines import ALL_METHODS, METHODS
     from .evaluation.datasets import list_datasets
     from .evaluation.protocol import METRICS, add_ranks, breakdown, run_experiment, summary_table
 
@@ -113,9 +113,9 @@ def evaluate(args: argparse.Namespace) -> int:
     all_names = list_datasets(args.data_dir)
     names = select_datasets(all_names, args.datasets) if args.datasets else all_names
     methods = args.methods or list(METHODS)
-    unknown = sorted(set(methods) - set(METHODS))
+    unknown = sorted(set(methods) - set(ALL_METHODS))
     if unknown:
-        raise ValueError(f"unknown methods {unknown}; choose among {list(METHODS)}")
+        raise ValueError(f"unknown methods {unknown}; choose among {list(ALL_METHODS)}")
     tasks = [(name, seed) for name in names for seed in range(args.seeds)]
     os.makedirs(args.out, exist_ok=True)
     rows = []

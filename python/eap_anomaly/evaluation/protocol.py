@@ -168,7 +168,8 @@ def evaluate_split(split: Split, seed: int, image: bool = False,
     (lower is better). Also returns the quality scores and curves for plotting."""
     scorer = scorer or EAPScorer(random_state=seed)
     scorer.fit(split.X_train, split.y_train)
-    scores = quality_scores(scorer, split.X_train, split.X_aux, methods, random_state=seed)
+    scores = quality_scores(scorer, split.X_train, split.X_aux, methods, random_state=seed,
+                            y_train=split.y_train)
     make_model = classifier_for(image, seed)
     baseline = make_model().fit(split.X_train, split.y_train).score(split.X_test, split.y_test)
     n_good, n_poor = int(split.good.sum()), int((~split.good).sum())
