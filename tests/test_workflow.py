@@ -273,3 +273,137 @@ def test_select_command_needs_top_or_min_quality(tmp_path, capsys, train_file, d
     rc, out = run(capsys, ["select", "--train", train_file, "--aux", tmp_path / "aux.npy",
                            "--out", tmp_path / "kept.npy"])
     assert rc == 2 and "--top" in out.err and not (tmp_path / "kept.npy").exists()
+
+
+# --------------------------------------------------------------------------- compare
+
+
+@pytest.fixture(scope="module")
+def generated(data):
+    X, y, _ = data
+    from eap_anomaly.demo import generate
+
+    return generate(X, y, 80, seed=1)
+
+
+def test_compare_sets_table(data, scorer, generated):
+    from eap_anomaly import compare_sets
+
+    cmp = compare_sets(scorer, generated, random_state=0, n_boot=200)
+    assert [r.name for r in cmp.rows] == list(generated)
+    prior = scorer.alpha0_ / (scorer.alpha0_ + scorer.beta0_)
+    assert cmp.prior_mean == pytest.approx(prior)
+    for row in cmp.rows:
+        Z = generated[row.name]
+        d = scorer.score(Z, return_details=True)
+        assert np.array_equal(cmp.quality[row.name], d.quality)
+        assert row.n == Z.shape[0]
+        assert row.mean == pytest.approx(d.quality.mean()) and row.median == pytest.approx(np.median(d.quality))
+        assert row.mean_low <= row.mean <= row.mean_high
+        assert row.above_prior == pytest.approx(np.mean(d.quality > prior))
+        assert row.unrealistic == pytest.approx(np.mean(d.density == 0))
+        assert row.indistinguishable == pytest.approx(np.mean((d.density > 0) & (d.p_anomaly < 0.5)))
+    again = compare_sets(scorer, generated, random_state=0, n_boot=200)
+    assert again.rows == cmp.rows  # seeded
+    table = cmp.to_markdown()
+    assert table.splitlines()[0].startswith("| set | n | mean | mean 95 % CI |")
+    assert all(name in table for name in generated)
+
+
+def test_compare_sets_judges_far_rows_unrealistic(data, scorer):
+    from eap_anomaly import compare_sets
+
+    Z = data[2]
+    cmp = compare_sets(scorer, {"normal": Z[120:240], "far": Z[240:]}, n_boot=50)
+    far = cmp.rows[1]
+    assert far.unrealistic == 1.0 and far.indistinguishable == 0.0 and far.above_prior == 0.0
+    assert far.mean_low == far.mean == far.mean_high == pytest.approx(cmp.prior_mean)
+    assert cmp.rows[0].indistinguishable > 0.5
+
+
+@pytest.mark.parametrize("kwargs, error, word", [
+    ({"n_boot": 0}, ValueError, "n_boot"), ({"confidence": 1.0}, ValueError, "confidence"),
+])
+def test_compare_sets_validation(scorer, generated, kwargs, error, word):
+    from eap_anomaly import compare_sets
+
+    with pytest.raises(error, match=word):
+        compare_sets(scorer, generated, **kwargs)
+    with pytest.raises(ValueError, match="sets"):
+        compare_sets(scorer, {})
+    with pytest.raises(ValueError, match="smote"):
+        compare_sets(scorer, {"smote": np.ones((3, D + 1))})
+
+
+def test_compare_command(tmp_path, capsys, train_file, scorer, generated):
+    from eap_anomaly import compare_sets
+
+    pytest.importorskip("matplotlib")
+    model = tmp_path / "model.npz"
+    assert run(capsys, ["fit", "--train", train_file, "--save", model])[0] == 0
+    files = []
+    for name, Z in generated.items():
+        np.save(tmp_path / f"{name}.npy", Z)
+        files.append(tmp_path / f"{name}.npy")
+    rc, out = run(capsys, ["compare", "--model", model, "--aux", *files, "--out", tmp_path / "cmp",
+                           "--n-boot", "100", "--chunk-size", "13"])
+    assert rc == 0, out.err
+    expected = compare_sets(scorer, generated, n_boot=100, random_state=0)
+    assert out.out.strip() == expected.to_markdown().strip()
+    assert sorted(p.name for p in (tmp_path / "cmp").iterdir()) == ["comparison.csv", "comparison.md",
+                                                                   "comparison.png"]
+    import csv
+
+    with open(tmp_path / "cmp" / "comparison.csv") as f:
+        table = list(csv.DictReader(f))
+    assert [r["name"] for r in table] == list(generated)
+    for row, ref in zip(table, expected.rows):
+        assert float(row["mean"]) == ref.mean and float(row["mean_low"]) == ref.mean_low
+        assert int(row["n"]) == ref.n
+
+
+def test_compare_command_without_matplotlib(tmp_path, capsys, train_file, generated, monkeypatch):
+    import sys
+
+    monkeypatch.setitem(sys.modules, "matplotlib", None)
+    name, Z = next(iter(generated.items()))
+    np.save(tmp_path / "a.npy", Z)
+    np.save(tmp_path / "b.npy", Z[:10])
+    rc, out = run(capsys, ["compare", "--train", train_file, "--aux", tmp_path / "a.npy", tmp_path / "b.npy",
+                           "--names", "first", "second", "--out", tmp_path / "cmp", "--n-boot", "20"])
+    assert rc == 0, out.err
+    assert "warning: matplotlib is missing" in out.err
+    assert sorted(p.name for p in (tmp_path / "cmp").iterdir()) == ["comparison.csv", "comparison.md"]
+    assert "| first | 80 |" in out.out and "| second | 10 |" in out.out
+
+
+@pytest.mark.parametrize("names, words", [(["a"], "2 --aux"), (["a", "a"], "differ")])
+def test_compare_command_names(tmp_path, capsys, train_file, generated, names, words):
+    Z = next(iter(generated.values()))
+    np.save(tmp_path / "a.npy", Z)
+    rc, out = run(capsys, ["compare", "--train", train_file, "--aux", tmp_path / "a.npy", tmp_path / "a.npy",
+                           "--names", *names, "--out", tmp_path / "cmp"])
+    assert rc == 2 and words in out.err
+
+
+# --------------------------------------------------------------------------- progress
+
+
+@pytest.mark.parametrize("progress, tty, shown", [(True, True, True), (True, False, False),
+                                                  (False, True, False)])
+def test_progress_bar_needs_a_terminal_and_no_no_progress(monkeypatch, progress, tty, shown):
+    import argparse
+    import io
+    import sys
+
+    from eap_anomaly.cli import progress_bar
+
+    class Stream(io.StringIO):
+        def isatty(self):
+            return tty
+
+    stream = Stream()
+    monkeypatch.setattr(sys, "stderr", stream)
+    with progress_bar(argparse.Namespace(progress=progress), 10, "rows", "score") as bar:
+        bar.update(10)
+    assert ("score" in stream.getvalue()) == shown

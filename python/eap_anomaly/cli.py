@@ -1,10 +1,11 @@
-"""Command line: ``eap-anomaly demo | fit | score | select | evaluate``.
+"""Command line: ``eap-anomaly demo | fit | score | select | compare | evaluate``.
 
     eap-anomaly demo
     eap-anomaly fit --train FILE [--labels COLUMN] [--preset paper|authors] [--k-min N ...] --save MODEL
     eap-anomaly score --model MODEL --aux FILE --out FILE [--chunk-size N] [--n-jobs N] [--details]
     eap-anomaly score --train FILE [--labels COLUMN] [--preset ...] --aux FILE --out FILE ...
     eap-anomaly select --model MODEL --aux FILE --top 0.1 --out KEPT [--indices IDX]
+    eap-anomaly compare --model MODEL --aux A.npy B.npy ... --out DIR [--names A B ...]
     eap-anomaly evaluate --data-dir DIR [--datasets ...] [--seeds N] [--methods ...] --out DIR
 
 Files: .npy (memory-mapped), .npz (arrays X and y), .csv, .parquet (needs pyarrow). Candidates
@@ -121,14 +122,14 @@ def fit(args: argparse.Namespace) -> int:
     return 0
 
 
-def _progress(done: int, total: int, start: float, unit: str = "candidates") -> None:
-    rate = done / max(time.perf_counter() - start, 1e-9)
-    if total > 0:
-        bar = "#" * int(30 * done / total)
-        sys.stderr.write(f"\r[{bar:<30}] {done}/{total} {unit}, {rate:,.2f}/s")
-    else:
-        sys.stderr.write(f"\r{done} {unit}, {rate:,.0f}/s")
-    sys.stderr.flush()
+def progress_bar(args: argparse.Namespace, total: Optional[int], unit: str, desc: Optional[str] = None) -> Any:
+    """A tqdm bar on stderr; off with --no-progress, and when stderr is not a terminal
+    (``disable=None``). ``total`` None or < 0: unknown (a counter)."""
+    from tqdm import tqdm
+
+    return tqdm(total=None if total is None or total < 0 else total, unit=unit, desc=desc,
+                file=sys.stderr, disable=None if args.progress else True, unit_scale=True,
+                dynamic_ncols=True)
 
 
 def score(args: argparse.Namespace) -> int:
@@ -138,6 +139,7 @@ def score(args: argparse.Namespace) -> int:
     total, chunks = candidate_chunks(args.aux, scorer._chunk_rows(), scorer.dtype_)
     writer = ScoreWriter(args.out, DETAIL_COLUMNS if args.details else ["quality"], total)
     start = time.perf_counter()
+    bar = progress_bar(args, total, "rows", "score")
     try:
         for block in chunks:
             _check_block_dtype(block, scorer, args.aux)
@@ -146,8 +148,7 @@ def score(args: argparse.Namespace) -> int:
                 writer.write(np.column_stack([getattr(r, c) for c in DETAIL_COLUMNS]))
             else:
                 writer.write(scorer.score(block, return_details=False))
-            if args.progress:
-                _progress(writer.written, total, start)
+            bar.update(block.shape[0])
         if total >= 0 and writer.written != total:
             raise ValueError(f"{args.aux}: read {writer.written} rows, expected {total}")
         writer.commit()
@@ -155,8 +156,7 @@ def score(args: argparse.Namespace) -> int:
         writer.abort()
         raise
     finally:
-        if args.progress:
-            sys.stderr.write("\n")
+        bar.close()
     print(f"scored {writer.written} candidates in {time.perf_counter() - start:.1f} s -> {args.out}",
           file=sys.stderr)
     return 0
@@ -198,17 +198,13 @@ def select(args: argparse.Namespace) -> int:
         total = count_rows(args.aux, scorer._chunk_rows(), scorer.dtype_)  # a first pass over the text
     count = check_top(args.top, total if total >= 0 else None)
     kept = TopSelection(count, check_min_quality(args.min_quality))
-    start, seen = time.perf_counter(), 0
-    try:
+    seen = 0
+    with progress_bar(args, total, "rows", "select") as bar:
         for block in chunks:
             _check_block_dtype(block, scorer, args.aux)
             kept.add(scorer.score(block, return_details=False), np.asarray(block))
             seen += block.shape[0]
-            if args.progress:
-                _progress(seen, total, start)
-    finally:
-        if args.progress:
-            sys.stderr.write("\n")
+            bar.update(block.shape[0])
     if total >= 0 and seen != total:
         raise ValueError(f"{args.aux}: read {seen} rows, expected {total}")
     index, quality, rows = kept.result()
@@ -234,6 +230,49 @@ def select(args: argparse.Namespace) -> int:
     return 0
 
 
+def compare(args: argparse.Namespace) -> int:
+    """Score each --aux file with one scorer (streaming) and write the comparison table."""
+    from .compare import Comparison, prior_mean, score_chunks, summarise
+    from .files import candidate_chunks, count_rows
+
+    names = args.names or [os.path.splitext(os.path.basename(path))[0] for path in args.aux]
+    if len(names) != len(args.aux):
+        raise ValueError(f"--names gives {len(names)} names for {len(args.aux)} --aux files")
+    if len(set(names)) != len(names):
+        raise ValueError(f"set names must differ, got {names}; name the files apart with --names")
+    plots = args.plots
+    if plots:
+        try:
+            import matplotlib  # noqa: F401
+        except ImportError:
+            print("eap-anomaly: warning: matplotlib is missing (pip install 'eap-anomaly[plot]'); "
+                  "writing the table without the figure", file=sys.stderr)
+            plots = False
+    scorer = _scorer(args)
+    chunk = scorer._chunk_rows()
+    totals = [count_rows(path, chunk, scorer.dtype_) if path.lower().endswith((".npy", ".parquet")) else -1 for path in args.aux]
+    rng = np.random.RandomState(args.seed)
+    mean0 = prior_mean(scorer)
+    rows, quality = [], {}
+    with progress_bar(args, sum(totals) if min(totals) >= 0 else None, "rows", "compare") as bar:
+        for name, path in zip(names, args.aux):
+            _, chunks = candidate_chunks(path, chunk, scorer.dtype_)
+
+            def checked(chunks: Any = chunks, path: str = path) -> Any:
+                for block in chunks:
+                    _check_block_dtype(block, scorer, path)
+                    yield block
+
+            scores = score_chunks(scorer, checked(), path, bar)
+            quality[name] = scores.quality()
+            rows.append(summarise(name, scores, mean0, args.n_boot, 0.95, rng))
+    comparison = Comparison(rows, quality, mean0, 0.95)
+    for path in comparison.write(args.out, plots=plots):
+        print(f"wrote {path}", file=sys.stderr)
+    print(comparison.to_markdown())
+    return 0
+
+
 def evaluate(args: argparse.Namespace) -> int:
     import csv
 
@@ -254,15 +293,12 @@ def evaluate(args: argparse.Namespace) -> int:
     tasks = [(name, seed) for name in names for seed in range(args.seeds)]
     os.makedirs(args.out, exist_ok=True)
     rows = []
-    start = time.perf_counter()
     jobs = Parallel(n_jobs=args.n_jobs, return_as="generator_unordered")(
         delayed(run_experiment)(name, all_names, seed, args.data_dir, methods, 1) for name, seed in tasks)
-    for done, result in enumerate(jobs, 1):
-        rows.extend(result)
-        if args.progress:
-            _progress(done, len(tasks), start, unit="experiments")
-    if args.progress:
-        sys.stderr.write("\n")
+    with progress_bar(args, len(tasks), "experiments", "evaluate") as bar:
+        for result in jobs:
+            rows.extend(result)
+            bar.update(1)
     if not rows:
         raise ValueError("the protocol accepted none of the datasets (each needs g >= 10)")
     rows.sort(key=lambda r: (r["dataset"], r["seed"], methods.index(r["method"])))
@@ -410,6 +446,21 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", required=True, help="the selected rows (.npy, .csv or .parquet)")
     p.add_argument("--indices", default=None, help="also write their row indices here (.npy, .csv or .parquet)")
     p.set_defaults(run=select)
+
+    p = command("compare", help="compare sets of candidates (e.g. generators) by their quality",
+                description="Scores each --aux file with one scorer and writes comparison.csv, "
+                            "comparison.md and comparison.png (box plots; needs matplotlib, "
+                            "skipped with a warning without it) to --out. Per set: n, mean and "
+                            "median quality, a seeded bootstrap 95 %% interval of the mean, the share "
+                            "above the prior mean alpha0/(alpha0+beta0), the share unrealistic "
+                            "(P_x = 0) and indistinguishable (P_x > 0 and P(y=1|x) < 0.5).")
+    candidate_options(p)
+    p.add_argument("--aux", required=True, nargs="+", help="one file of candidates per set")
+    p.add_argument("--names", nargs="+", default=None, help="set names (default: the file stems)")
+    p.add_argument("--n-boot", type=_positive, default=1000, help="bootstrap resamples (seeded by --seed)")
+    p.add_argument("--out", required=True, help="output folder")
+    p.add_argument("--no-plots", dest="plots", action="store_false", help="skip the figure")
+    p.set_defaults(run=compare)
 
     p = command("evaluate", help="the paper's evaluation protocol on ADBench-format datasets")
     p.add_argument("--data-dir", default=None, help="dataset folder (default: $EAP_ANOMALY_DATA)")
