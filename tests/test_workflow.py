@@ -47,7 +47,7 @@ def reference_order(q: np.ndarray) -> np.ndarray:
 @pytest.mark.parametrize("chunk_size", [None, 7, 64])
 def test_select_top_count_equals_a_full_sort(data, scorer, top, chunk_size):
     Z = data[2]
-    q = scorer.score(Z)
+    q = scorer.score_samples(Z)
     got = copy.copy(scorer).set_params(chunk_size=chunk_size).select(Z, top)
     assert got.dtype == np.int64
     assert np.array_equal(got, reference_order(q)[:min(top, Z.shape[0])])
@@ -55,7 +55,7 @@ def test_select_top_count_equals_a_full_sort(data, scorer, top, chunk_size):
 
 def test_select_ties_go_to_the_lower_index(data, scorer):
     Z = data[2]
-    q = scorer.score(Z)
+    q = scorer.score_samples(Z)
     far = np.arange(240, 300)
     assert np.unique(q[far]).size == 1  # P_x = 0: exactly the prior mean
     best_far = scorer.select(Z[far], 10)
@@ -67,12 +67,12 @@ def test_select_fraction(data, scorer, fraction, count):
     Z = data[2]
     got = scorer.select(Z, fraction)
     assert got.size == count
-    assert np.array_equal(got, reference_order(scorer.score(Z))[:count])
+    assert np.array_equal(got, reference_order(scorer.score_samples(Z))[:count])
 
 
 def test_select_min_quality(data, scorer):
     Z = data[2]
-    q = scorer.score(Z)
+    q = scorer.score_samples(Z)
     cut = float(np.median(q))
     got = scorer.select(Z, min_quality=cut)
     assert np.array_equal(got, reference_order(q)[:int((q >= cut).sum())])
@@ -163,7 +163,7 @@ def test_fit_options_override_the_preset_and_are_saved(tmp_path, capsys, train_f
     loaded = EAPScorer.load(model)
     assert loaded.get_params() == expected.get_params()
     X, y, Z = data
-    assert np.array_equal(loaded.score(Z), expected.fit(X, y).score(Z))
+    assert np.array_equal(loaded.score_samples(Z), expected.fit(X, y).score_samples(Z))
     np.save(tmp_path / "aux.npy", Z)
     rc, out = run(capsys, ["score", "--model", model, "--aux", tmp_path / "aux.npy",
                            "--out", tmp_path / "q.npy", "--no-progress"])
@@ -249,7 +249,7 @@ def test_select_command_writes_the_best_rows_and_indices(tmp_path, capsys, train
 def test_select_command_count_and_min_quality(tmp_path, capsys, train_file, data, scorer):
     Z = data[2]
     np.save(tmp_path / "aux.npy", Z)
-    cut = float(np.median(scorer.score(Z)))
+    cut = float(np.median(scorer.score_samples(Z)))
     rc, out = run(capsys, ["select", "--train", train_file, "--aux", tmp_path / "aux.npy",
                            "--min-quality", repr(cut), "--out", tmp_path / "kept.npy", "--no-progress"])
     assert rc == 0, out.err
@@ -295,7 +295,7 @@ def test_compare_sets_table(data, scorer, generated):
     assert cmp.prior_mean == pytest.approx(prior)
     for row in cmp.rows:
         Z = generated[row.name]
-        d = scorer.score(Z, return_details=True)
+        d = scorer.score_samples(Z, return_details=True)
         assert np.array_equal(cmp.quality[row.name], d.quality)
         assert row.n == Z.shape[0]
         assert row.mean == pytest.approx(d.quality.mean()) and row.median == pytest.approx(np.median(d.quality))

@@ -144,10 +144,10 @@ def score(args: argparse.Namespace) -> int:
         for block in chunks:
             _check_block_dtype(block, scorer, args.aux)
             if args.details:
-                r = scorer.score(block, return_details=True)
+                r = scorer.score_samples(block, return_details=True)
                 writer.write(np.column_stack([getattr(r, c) for c in DETAIL_COLUMNS]))
             else:
-                writer.write(scorer.score(block, return_details=False))
+                writer.write(scorer.score_samples(block, return_details=False))
             bar.update(block.shape[0])
         if total >= 0 and writer.written != total:
             raise ValueError(f"{args.aux}: read {writer.written} rows, expected {total}")
@@ -202,7 +202,7 @@ def select(args: argparse.Namespace) -> int:
     with progress_bar(args, total, "rows", "select") as bar:
         for block in chunks:
             _check_block_dtype(block, scorer, args.aux)
-            kept.add(scorer.score(block, return_details=False), np.asarray(block))
+            kept.add(scorer.score_samples(block, return_details=False), np.asarray(block))
             seen += block.shape[0]
             bar.update(block.shape[0])
     if total >= 0 and seen != total:
@@ -425,7 +425,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = command("score", help="score candidates with a saved scorer (or fit one first)",
                 description="Candidates in .npy, .npz and .parquet keep their dtype, and a "
-                            "float32 model refuses float64 ones (as EAPScorer.score does); "
+                            "float32 model refuses float64 ones (as EAPScorer.score_samples does); "
                             ".csv text is parsed in the model's precision.")
     candidate_options(p)
     p.add_argument("--aux", required=True, help="candidates to score")

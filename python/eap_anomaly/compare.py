@@ -179,7 +179,7 @@ def compare_sets(scorer: "EAPScorer", sets: Mapping[str, Any], *, n_boot: int = 
     ----------
     scorer : EAPScorer, fitted
     sets : mapping name -> (l, d) candidates (arrays, memory-mapped ``.npy`` welcome; the same
-        dtype policy as :meth:`EAPScorer.score`), in the order of the table.
+        dtype policy as :meth:`EAPScorer.score_samples`), in the order of the table.
     n_boot : int, default 1000
         Bootstrap resamples for the interval of the mean (time O(n_boot * l) per set).
     confidence : float in (0, 1), default 0.95

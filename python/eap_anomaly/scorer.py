@@ -246,12 +246,12 @@ class EAPScorer(BaseEstimator):
         return fitted
 
     @overload
-    def score(self, Z: Any, return_details: Literal[False] = ...) -> np.ndarray: ...
+    def score_samples(self, Z: Any, return_details: Literal[False] = ...) -> np.ndarray: ...
 
     @overload
-    def score(self, Z: Any, return_details: Literal[True]) -> EAPResult: ...
+    def score_samples(self, Z: Any, return_details: Literal[True]) -> EAPResult: ...
 
-    def score(self, Z: Any, return_details: bool = False) -> Union[np.ndarray, EAPResult]:
+    def score_samples(self, Z: Any, return_details: bool = False) -> Union[np.ndarray, EAPResult]:
         """Quality (EAP) of each candidate row of Z, float64 (l,); higher = better.
 
         Candidates are processed ``chunk_size`` rows at a time, each chunk in one fused pass of
@@ -263,7 +263,7 @@ class EAPScorer(BaseEstimator):
         return self._score(check_candidates(Z, "Z", self.n_features_in_, self.dtype_), return_details, "Z")
 
     def _score(self, rows: np.ndarray, return_details: bool, name: str) -> Union[np.ndarray, EAPResult]:
-        """:meth:`score` of candidates accepted by ``check_candidates``; each chunk's values are
+        """:meth:`score_samples` of candidates accepted by ``check_candidates``; each chunk's values are
         checked as it is read, errors naming the caller's argument ``name``."""
         fields = ("quality", "p_anomaly", "density", "rarity")[:4 if return_details else 1]
         out = {field: np.empty(rows.shape[0]) for field in fields}
@@ -295,7 +295,7 @@ class EAPScorer(BaseEstimator):
         Parameters
         ----------
         Z : (l, d) array of candidates (a memory-mapped ``.npy`` is welcome)
-            Same dtype policy as :meth:`score`.
+            Same dtype policy as :meth:`score_samples`.
         top : int >= 1, float in (0, 1], or None
             An int is a count of rows (all rows when it exceeds l); a float is a fraction of the
             l rows: the nearest integer to ``top * l`` (halves up), at least one.
@@ -307,7 +307,7 @@ class EAPScorer(BaseEstimator):
         indices : int64 (n_selected,), in descending quality; ties go to the lower row index, so
             the result is deterministic.
 
-        Candidates are scored chunk by chunk (as :meth:`score`) and merged into a running
+        Candidates are scored chunk by chunk (as :meth:`score_samples`) and merged into a running
         partial selection of at most ``top`` rows, so memory is O(top + chunk_size): the l
         scores are never held at once (with ``min_quality`` alone, the rows kept are).
         """
@@ -410,7 +410,7 @@ def score_auxiliary(X_train: Any, y_train: Any, X_aux: Any, *, centres: str = "a
                     beta0: Optional[float] = None, n_bags: int = 0, random_state: Any = None,
                     n_jobs: Optional[int] = None, return_details: bool = False) -> Union[np.ndarray, EAPResult]:
     """Quality of each auxiliary anomaly (EAP), higher = better: one call of
-    ``EAPScorer(...).fit(X_train, y_train).score(X_aux)``. See :class:`EAPScorer`."""
+    ``EAPScorer(...).fit(X_train, y_train).score_samples(X_aux)``. See :class:`EAPScorer`."""
     X = check_matrix(X_train, "X_train")
     y = check_labels(y_train, X.shape[0], "y_train", "X_train").astype(np.int64)
     # Shape and dtype of the candidates are checked before the fit; their values chunk by chunk.

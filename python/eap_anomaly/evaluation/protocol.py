@@ -152,7 +152,7 @@ def learning_curve(split: Split, order: np.ndarray, n_added: int,
         rows = order[:c]
         X = np.vstack([split.X_train, split.X_aux[rows]])
         y = np.r_[split.y_train, np.ones(c, dtype=np.int64)]
-        accuracy[i] = make_model().fit(X, y).score(split.X_test, split.y_test)
+        accuracy[i] = make_model().fit(X, y).score_samples(split.X_test, split.y_test)
     return accuracy
 
 
@@ -170,7 +170,7 @@ def evaluate_split(split: Split, seed: int, image: bool = False,
     scorer.fit(split.X_train, split.y_train)
     scores = quality_scores(scorer, split.X_train, split.X_aux, methods, random_state=seed)
     make_model = classifier_for(image, seed)
-    baseline = make_model().fit(split.X_train, split.y_train).score(split.X_test, split.y_test)
+    baseline = make_model().fit(split.X_train, split.y_train).score_samples(split.X_test, split.y_test)
     n_good, n_poor = int(split.good.sum()), int((~split.good).sum())
     rows = []
     for method, q in scores.items():
