@@ -142,7 +142,8 @@ BAD_MATRIX: Dict[str, Tuple[Callable[[np.ndarray], Any], Exc]] = {
     "3-d": (lambda M: M.reshape(1, *M.shape).copy(), ValueError),
     "zero-columns": (lambda M: np.empty((M.shape[0], 0)), ValueError),
     "ragged-list": (lambda M: [[1.0, 2.0, 3.0], [1.0, 2.0]], TypeError),
-    "object": (lambda M: M.astype(object), TypeError),
+    # object arrays of numbers are converted like integers; text in one is a TypeError
+    "object-with-text": (lambda M: with_value(M.astype(object), 0, 0, "one"), TypeError),
     "str": (lambda M: M.astype(str), TypeError),
     "bytes": (lambda M: M.astype(bytes), TypeError),
     "bool": (lambda M: M > 0, TypeError),
@@ -164,7 +165,6 @@ BAD_CANDIDATE_ONLY: Dict[str, Tuple[Callable[[np.ndarray], Any], Exc]] = {
     "fewer-features": (lambda M: M[:, :2].copy(), ValueError),
     "more-features": (lambda M: np.hstack([M, M[:, :1]]), ValueError),
     "zero-rows-wrong-width": (lambda M: np.empty((0, M.shape[1] + 1)), ValueError),
-    "zero-rows-object": (lambda M: np.empty((0, M.shape[1]), dtype=object), TypeError),
     "zero-rows-str": (lambda M: np.empty((0, M.shape[1]), dtype=str), TypeError),
 }
 
@@ -222,9 +222,9 @@ BAD_LABELS: Dict[str, Tuple[Any, Exc]] = {
     "nan": (np.where(Y01 == 1, np.nan, 0.0), ValueError),
     "all-anomalies": (np.ones(N, dtype=int), ValueError),
     "str": (Y01.astype(str), TypeError),
-    "object": (Y01.astype(object), TypeError),
+    "object-with-text": (np.where(np.arange(N) == 0, "one", Y01.astype(object)), TypeError),
     "complex": (Y01.astype(np.complex128), TypeError),
-    "None": (None, TypeError),
+    "None": (None, ValueError),
 }
 LABEL_TARGETS: Dict[str, Tuple[str, Callable[[Any], Any]]] = {
     "SSDO.fit": ("y", lambda y: SSDO(**FAST_SSDO).fit(X64, y)),
@@ -388,8 +388,8 @@ for case_id, call in {
 C12 = RNG.normal(size=(12, D))
 add("geometry:rarity_scores:Z:zero-rows-wrong-width",
     lambda fx: rarity_scores(np.empty((0, D + 1)), C12, np.ones(12)), ValueError, "Z")
-add("geometry:rarity_scores:Z:zero-rows-object",
-    lambda fx: rarity_scores(np.empty((0, D), dtype=object), C12, np.ones(12)), TypeError, "Z")
+add("geometry:rarity_scores:Z:zero-rows-str",
+    lambda fx: rarity_scores(np.empty((0, D), dtype=str), C12, np.ones(12)), TypeError, "Z")
 add("geometry:estimate_k:A:zero-rows-wrong-width",
     lambda fx: estimate_k(C12, np.empty((0, D + 1))), ValueError, "A")
 add("geometry:knn_radii:C:one-row-list", lambda fx: knn_radii([[1.0, 2.0, 3.0]], 1), ValueError, "C")

@@ -407,3 +407,60 @@ def test_progress_bar_needs_a_terminal_and_no_no_progress(monkeypatch, progress,
     with progress_bar(argparse.Namespace(progress=progress), 10, "rows", "score") as bar:
         bar.update(10)
     assert ("score" in stream.getvalue()) == shown
+
+
+# --------------------------------------------------------------------------- scikit-learn conventions
+
+
+def test_score_is_the_mean_quality_and_ignores_y(data, scorer):
+    Z = data[2]
+    q = scorer.score_samples(Z)
+    mean = scorer.score(Z)
+    assert isinstance(mean, float)
+    assert mean == pytest.approx(q.mean(), rel=1e-12)
+    assert scorer.score(Z, np.ones(Z.shape[0])) == mean
+    assert copy.copy(scorer).set_params(chunk_size=7).score(Z) == pytest.approx(mean, rel=1e-12)
+    with pytest.raises(ValueError, match="Z"):
+        scorer.score(np.empty((0, D)))
+
+
+def test_object_arrays_of_numbers_are_converted_like_integers(data, scorer):
+    X, y, Z = data
+    assert np.array_equal(scorer.score_samples(Z.astype(object)), scorer.score_samples(Z))
+    assert scorer.score_samples(np.empty((0, D), dtype=object)).shape == (0,)
+    refit = EAPScorer(random_state=0).fit(X.astype(object), y.astype(object))
+    assert np.array_equal(refit.score_samples(Z), scorer.score_samples(Z))
+    bad = Z.astype(object)
+    bad[0, 0] = {"foo": "bar"}
+    with pytest.raises(TypeError, match="Z.*argument must be a string or a real number"):
+        scorer.score_samples(bad)
+
+
+def test_sparse_complex_and_1d_messages(data, scorer):
+    import scipy.sparse as sp
+
+    from eap_anomaly._validation import ComplexDataError
+
+    X, y, Z = data
+    with pytest.raises(TypeError, match="X is a sparse .* sparse input is not supported"):
+        EAPScorer().fit(sp.csr_matrix(X), y)
+    with pytest.raises(TypeError, match="Z is a sparse"):
+        scorer.score_samples(sp.csr_array(Z))
+    with pytest.raises(ComplexDataError, match="Complex data not supported: Z"):
+        scorer.score_samples(Z.astype(complex))
+    assert issubclass(ComplexDataError, TypeError) and issubclass(ComplexDataError, ValueError)
+    with pytest.raises(ValueError, match="Reshape your data"):
+        scorer.score_samples(Z[0])
+    with pytest.raises(ValueError, match="requires y to be passed"):
+        EAPScorer().fit(X, None)
+
+
+def test_sklearn_tags_declare_a_semi_supervised_binary_estimator():
+    from sklearn.utils import get_tags
+
+    from eap_anomaly import SSDO
+
+    for est in (SSDO(), EAPScorer()):
+        tags = get_tags(est)
+        assert tags.target_tags.required and tags.estimator_type is None
+        assert tags.classifier_tags is not None and not tags.classifier_tags.multi_class

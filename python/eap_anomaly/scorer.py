@@ -18,7 +18,7 @@ from .geometry import bayesian_k
 from .persistence import PathLike, jsonable, read_archive, write_archive
 from .posterior import THRESHOLDS, check_prior, density, inverse_rarity, posterior_mean
 from .selection import TopSelection, check_min_quality, check_top
-from .ssdo import Detector, fit_detector
+from .ssdo import Detector, check_rows, fit_detector, semi_supervised_tags
 from .training_pass import TrainingPass
 
 CENTRES = ("all", "normals")
@@ -87,6 +87,9 @@ class EAPScorer(BaseEstimator):
 
     Quality is "higher = better auxiliary anomaly": realistic anomalies score highest, then
     unrealistic (off-manifold) ones, then indistinguishable ones that look normal.
+    :meth:`score_samples` gives each candidate's quality, :meth:`score` the mean over a set
+    (scikit-learn's names), :meth:`select` the best rows. A semi-supervised estimator: ``fit``
+    needs binary labels (scikit-learn tags say so; it is not a classifier).
 
     Parameters
     ----------
@@ -162,6 +165,7 @@ class EAPScorer(BaseEstimator):
         X : (n, d) float32/float64; y : labels 1/+1 = anomaly, 0/-1 = normal.
         """
         X = check_matrix(X, "X")
+        check_rows(X)
         anomaly = check_labels(y, X.shape[0])
         self._check_params()
         threads = check_n_jobs(self.n_jobs)
@@ -261,6 +265,26 @@ class EAPScorer(BaseEstimator):
         """
         check_is_fitted(self, "rounds_")
         return self._score(check_candidates(Z, "Z", self.n_features_in_, self.dtype_), return_details, "Z")
+
+    def score(self, Z: Any, y: Any = None) -> float:
+        """Mean quality of the set of candidates Z, a float (higher = better set of auxiliary
+        anomalies): scikit-learn's ``score``, whose per-row values are :meth:`score_samples`.
+
+        ``y`` is ignored (candidates have no labels; scikit-learn passes one). Streams Z chunk by
+        chunk like :meth:`score_samples`; the chunks' sums are added in order, so the value
+        does not depend on the thread count. Z with no rows raises ``ValueError``.
+        """
+        check_is_fitted(self, "rounds_")
+        rows = check_candidates(Z, "Z", self.n_features_in_, self.dtype_)
+        if rows.shape[0] == 0:
+            raise ValueError(f"Z must have at least one row to average, got shape {rows.shape}")
+        total = 0.0
+        for _, _, (quality,) in self._chunks(rows, 1, "Z"):
+            total += float(quality.sum())
+        return total / int(rows.shape[0])
+
+    def __sklearn_tags__(self) -> Any:
+        return semi_supervised_tags(super().__sklearn_tags__())
 
     def _score(self, rows: np.ndarray, return_details: bool, name: str) -> Union[np.ndarray, EAPResult]:
         """:meth:`score_samples` of candidates accepted by ``check_candidates``; each chunk's values are
@@ -412,6 +436,7 @@ def score_auxiliary(X_train: Any, y_train: Any, X_aux: Any, *, centres: str = "a
     """Quality of each auxiliary anomaly (EAP), higher = better: one call of
     ``EAPScorer(...).fit(X_train, y_train).score_samples(X_aux)``. See :class:`EAPScorer`."""
     X = check_matrix(X_train, "X_train")
+    check_rows(X, "X_train")
     y = check_labels(y_train, X.shape[0], "y_train", "X_train").astype(np.int64)
     # Shape and dtype of the candidates are checked before the fit; their values chunk by chunk.
     Z = check_candidates(X_aux, "X_aux", X.shape[1], X.dtype)
