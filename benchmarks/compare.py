@@ -65,7 +65,7 @@ def peak_rss_scoring(n, l, d):
             f"y = np.zeros({n}, int); y[:{n // 100}] = 1\n"
             "s = eap.EAPScorer(random_state=0).fit(X, y)\n"
             "before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss\n"
-            f"q = s.score(np.load(r'{path}', mmap_mode='r'))\n"
+            f"q = s.score_samples(np.load(r'{path}', mmap_mode='r'))\n"
             "print(before / 1024, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)\n"
         )
         before, after = map(float, subprocess.check_output([sys.executable, "-c", code]).split())
@@ -110,11 +110,11 @@ def main():
         fit2 = median_time(lambda: eap.EAPScorer(random_state=0, n_jobs=2).fit(X, y), 1)
         fit1 = median_time(lambda: eap.EAPScorer(random_state=0, n_jobs=1).fit(X, y), 1)
         scorer = eap.EAPScorer(random_state=0, n_jobs=2).fit(X, y)
-        t2 = median_time(lambda: scorer.score(Z), 1)
+        t2 = median_time(lambda: scorer.score_samples(Z), 1)
         bound = 2 * l * n * d / flops
         if d == 64:
             row(f"score l={l} n={n} d=64 float32 / SGEMM bound 2lnd/flops", t2 / bound, "<= 2", t2 / bound <= 2)
-            t1 = median_time(lambda: scorer.set_params(n_jobs=1).score(Z), 1)
+            t1 = median_time(lambda: scorer.set_params(n_jobs=1).score_samples(Z), 1)
             row("score speed-up 1 -> 2 threads", t1 / t2, ">= 1.8", t1 / t2 >= 1.8)
             row("fit speed-up 1 -> 2 threads", fit1 / fit2, ">= 1.8", fit1 / fit2 >= 1.8)
         else:

@@ -41,7 +41,7 @@ def scorer(data):
 
 @pytest.fixture(scope="module")
 def expected(scorer, data):
-    return scorer.score(data[2])
+    return scorer.score_samples(data[2])
 
 
 @pytest.fixture(scope="module")
@@ -114,14 +114,14 @@ def test_float32_scorer_equals_local_scoring(client, data):
     scorer32 = EAPScorer(random_state=1, centres="normals").fit(X.astype(np.float32), y)
     Z32 = Z.astype(np.float32)
     got = compute(client, score(scorer32, da.from_array(Z32, chunks=(250, D))))
-    assert np.array_equal(got, scorer32.score(Z32))
+    assert np.array_equal(got, scorer32.score_samples(Z32))
 
 
 def test_float32_scorer_refuses_float64_blocks_like_local_scoring(client, data):
     X, y, Z = data
     scorer32 = EAPScorer(random_state=1).fit(X.astype(np.float32), y)
     with pytest.raises(TypeError, match="float32"):
-        scorer32.score(Z)
+        scorer32.score_samples(Z)
     with pytest.raises(TypeError, match="float32"):
         compute(client, score(scorer32, da.from_array(Z, chunks=(500, D))))
 
@@ -129,14 +129,14 @@ def test_float32_scorer_refuses_float64_blocks_like_local_scoring(client, data):
 def test_float64_scorer_converts_float32_blocks_like_local_scoring(client, scorer, data):
     Z32 = data[2].astype(np.float32)
     got = compute(client, score(scorer, da.from_array(Z32, chunks=(250, D))))
-    assert np.array_equal(got, scorer.score(Z32))
+    assert np.array_equal(got, scorer.score_samples(Z32))
 
 
 def test_bagged_scorer_equals_local_scoring(client, data):
     X, y, Z = data
     bagged = EAPScorer(random_state=2, n_bags=2).fit(X, y)
     got = compute(client, score(bagged, da.from_array(Z, chunks=(333, D))))
-    assert np.array_equal(got, bagged.score(Z))
+    assert np.array_equal(got, bagged.score_samples(Z))
 
 
 @pytest.mark.parametrize("columns", ["named", "integer"])

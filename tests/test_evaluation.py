@@ -447,8 +447,8 @@ def test_quality_scores_match_direct_formulas(fitted: tuple) -> None:
     assert list(q) == list(METHODS)
     for values in q.values():
         assert values.shape == (Z.shape[0],)
-    details = scorer.score(Z, return_details=True)
-    np.testing.assert_allclose(q["EAP"], scorer.score(Z), rtol=1e-12, atol=0)
+    details = scorer.score_samples(Z, return_details=True)
+    np.testing.assert_allclose(q["EAP"], scorer.score_samples(Z), rtol=1e-12, atol=0)
     np.testing.assert_allclose(q["P_x"], details.density, rtol=1e-12, atol=0)
     np.testing.assert_allclose(q["P_y|x"], details.p_anomaly, rtol=1e-12, atol=0)
     np.testing.assert_allclose(q["P_y|x + n*P_x"], 160 * details.density + details.p_anomaly,
@@ -472,7 +472,7 @@ def test_quality_scores_random_and_subsets(fitted: tuple) -> None:
     assert np.unique(a["RANDOM"]).size == Z.shape[0]
     sub = quality_scores(scorer, X_train, Z, methods=("P_x", "EAP"))
     assert list(sub) == ["P_x", "EAP"]
-    np.testing.assert_allclose(sub["EAP"], scorer.score(Z), rtol=1e-12, atol=0)
+    np.testing.assert_allclose(sub["EAP"], scorer.score_samples(Z), rtol=1e-12, atol=0)
 
 
 @pytest.mark.parametrize("methods", [("EAP", "KNN"), ("eap",), ("P_y|x + N*P_x",)])

@@ -1,4 +1,4 @@
-"""Ctrl-C (issue 6): SIGINT during a long ``EAPScorer.score`` raises KeyboardInterrupt promptly
+"""Ctrl-C (issue 6): SIGINT during a long ``EAPScorer.score_samples`` raises KeyboardInterrupt promptly
 (the scorer returns to Python between chunks; the default ``chunk_size=None`` sizes chunks to
 a fraction of a second) and leaves the scorer usable.
 
@@ -62,7 +62,7 @@ def interrupted_score(scorer: EAPScorer, Z: np.ndarray):
         running.set()
         thread.start()
         try:
-            scorer.score(Z)
+            scorer.score_samples(Z)
         except KeyboardInterrupt:
             caught = time.perf_counter()
         finally:
@@ -89,12 +89,12 @@ def test_sigint_interrupts_long_score_promptly(n: int, d: int) -> None:
     scorer = fitted_scorer(n, d)
     rng = np.random.default_rng(1)
     probe = rng.normal(scale=1.5, size=(300, d))
-    before = scorer.score(probe, return_details=True)
+    before = scorer.score_samples(probe, return_details=True)
 
     # speed of this machine for these shapes -> candidates for >= MIN_UNINTERRUPTED_S
     sample = rng.standard_normal(size=(4096, d), dtype=np.float32)
     t0 = time.perf_counter()
-    scorer.score(sample)
+    scorer.score_samples(sample)
     rows_per_s = sample.shape[0] / max(time.perf_counter() - t0, 1e-3)
     chunk = scorer._chunk_rows()
     rows = max(math.ceil(MIN_UNINTERRUPTED_S * rows_per_s), 3 * chunk)
@@ -110,7 +110,7 @@ def test_sigint_interrupts_long_score_promptly(n: int, d: int) -> None:
     assert elapsed < estimated / 2, "the job was not interrupted early"
 
     # the scorer is still usable and gives the same answers
-    after = scorer.score(probe, return_details=True)
+    after = scorer.score_samples(probe, return_details=True)
     for name in FIELDS:
         assert_array_equal(getattr(after, name), getattr(before, name), err_msg=name)
     assert after.k == before.k and after.threshold == before.threshold
@@ -122,13 +122,13 @@ def test_sigint_with_small_chunks_is_prompt_and_repeatable() -> None:
     scorer.set_params(chunk_size=2048)
     rng = np.random.default_rng(2)
     probe = rng.normal(size=(200, 8))
-    expected = scorer.score(probe)
+    expected = scorer.score_samples(probe)
     sample = rng.normal(size=(4096, 8))
     t0 = time.perf_counter()
-    scorer.score(sample)
+    scorer.score_samples(sample)
     rows_per_s = sample.shape[0] / max(time.perf_counter() - t0, 1e-3)
     Z = rng.standard_normal(size=(math.ceil(MIN_UNINTERRUPTED_S * rows_per_s), 8))
     for _ in range(2):
         latency, _ = interrupted_score(scorer, Z)
         assert latency < MAX_LATENCY_S
-        assert_array_equal(scorer.score(probe), expected)
+        assert_array_equal(scorer.score_samples(probe), expected)

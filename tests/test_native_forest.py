@@ -272,7 +272,7 @@ def test_prior_option_on_every_entry_point():
     X[:6] += 3.0
     Z = rng.normal(size=(20, 3)) * 2
     assert SSDO().prior == EAPScorer().prior == "native"
-    native = EAPScorer(random_state=0).fit(X, y).score(Z)
+    native = EAPScorer(random_state=0).fit(X, y).score_samples(Z)
     assert np.array_equal(native, score_auxiliary(X, y, Z, random_state=0, prior="native"))
     assert not np.array_equal(native, score_auxiliary(X, y, Z, random_state=0, prior="sklearn"))
     for call in (lambda: SSDO(prior="forest").fit(X, y),

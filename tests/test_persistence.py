@@ -85,28 +85,28 @@ def test_save_load_round_trip_gives_identical_scores(tmp_path, data, n_bags, cen
     # float64 model are converted; float64 candidates of a float32 model are refused
     if dtype is np.float64:
         Z32 = Z.astype(np.float32)
-        assert np.array_equal(loaded.score(Z32), scorer.score(Z32))
+        assert np.array_equal(loaded.score_samples(Z32), scorer.score_samples(Z32))
     else:
         for s in (scorer, loaded):
             with pytest.raises(TypeError, match="float32"):
-                s.score(Z)
+                s.score_samples(Z)
         Z = Z.astype(np.float32)
 
-    expected = scorer.score(Z)
-    got = loaded.score(Z)
+    expected = scorer.score_samples(Z)
+    got = loaded.score_samples(Z)
     assert got.dtype == np.float64 and got.shape == (Z.shape[0],)
     assert np.array_equal(got, expected)
     # the scores are not trivially constant, so the comparison means something
     assert np.unique(expected).size > 10
 
-    assert_same_details(loaded.score(Z, return_details=True), scorer.score(Z, return_details=True))
+    assert_same_details(loaded.score_samples(Z, return_details=True), scorer.score_samples(Z, return_details=True))
 
 
 def test_loaded_scorer_scores_in_chunks_like_the_original(tmp_path, fitted, data):
     _, _, Z = data
     fitted.save(tmp_path / "m.npz")
     loaded = EAPScorer.load(tmp_path / "m.npz").set_params(chunk_size=7, n_jobs=1)
-    assert np.array_equal(loaded.score(Z), fitted.score(Z))
+    assert np.array_equal(loaded.score_samples(Z), fitted.score_samples(Z))
 
 
 def test_save_accepts_str_and_pathlike_and_leaves_only_the_model(tmp_path, fitted, data):
@@ -115,8 +115,8 @@ def test_save_accepts_str_and_pathlike_and_leaves_only_the_model(tmp_path, fitte
     fitted.save(tmp_path / "as_path.npz")
     # no temporary files left beside the model
     assert sorted(os.listdir(tmp_path)) == ["as_path.npz", "as_str.npz"]
-    a = EAPScorer.load(str(tmp_path / "as_path.npz")).score(Z)
-    b = EAPScorer.load(tmp_path / "as_str.npz").score(Z)
+    a = EAPScorer.load(str(tmp_path / "as_path.npz")).score_samples(Z)
+    b = EAPScorer.load(tmp_path / "as_str.npz").score_samples(Z)
     assert np.array_equal(a, b)
 
 
@@ -128,7 +128,7 @@ def test_save_overwrites_an_existing_model(tmp_path, data):
     second.save(path)
     loaded = EAPScorer.load(path)
     assert loaded.get_params() == second.get_params()
-    assert np.array_equal(loaded.score(Z), second.score(Z))
+    assert np.array_equal(loaded.score_samples(Z), second.score_samples(Z))
     assert os.listdir(tmp_path) == ["model.npz"]
 
 
@@ -152,10 +152,10 @@ def test_saved_file_is_a_plain_versioned_npz(tmp_path, fitted):
 def test_scorer_with_randomstate_object_saves_and_loads(tmp_path, data):
     X, y, Z = data
     scorer = EAPScorer(random_state=np.random.RandomState(5), n_bags=2).fit(X, y)
-    expected = scorer.score(Z)
+    expected = scorer.score_samples(Z)
     scorer.save(tmp_path / "m.npz")
     loaded = EAPScorer.load(tmp_path / "m.npz")
-    assert np.array_equal(loaded.score(Z), expected)
+    assert np.array_equal(loaded.score_samples(Z), expected)
 
 
 def test_save_unfitted_scorer_raises_not_fitted(tmp_path):
@@ -269,24 +269,24 @@ def joblib_round_trip(obj):
 def test_pickled_eap_scorer_gives_identical_scores(data, round_trip, n_bags):
     X, y, Z = data
     scorer = EAPScorer(random_state=0, n_bags=n_bags).fit(X, y)
-    expected = scorer.score(Z, return_details=True)
+    expected = scorer.score_samples(Z, return_details=True)
     copy = round_trip(scorer)
     assert copy is not scorer
     assert copy.get_params() == scorer.get_params()
-    assert_same_details(copy.score(Z, return_details=True), expected)
+    assert_same_details(copy.score_samples(Z, return_details=True), expected)
 
 
 def test_joblib_file_round_trip(tmp_path, fitted, data):
     _, _, Z = data
     joblib.dump(fitted, tmp_path / "scorer.joblib")
-    assert np.array_equal(joblib.load(tmp_path / "scorer.joblib").score(Z), fitted.score(Z))
+    assert np.array_equal(joblib.load(tmp_path / "scorer.joblib").score_samples(Z), fitted.score_samples(Z))
 
 
 def test_unfitted_scorer_pickles_and_stays_unfitted():
     copy = pickle_round_trip(EAPScorer(n_bags=3, centres="normals"))
     assert copy.get_params()["n_bags"] == 3
     with pytest.raises(NotFittedError):
-        copy.score(np.zeros((2, 2)))
+        copy.score_samples(np.zeros((2, 2)))
 
 
 @pytest.mark.parametrize("round_trip", [pickle_round_trip, joblib_round_trip], ids=["pickle", "joblib"])
@@ -309,7 +309,7 @@ def test_pickle_does_not_hold_scored_candidates(data):
     det = SSDO(random_state=0).fit(X, y)
     before, before_det = len(pickle.dumps(scorer)), len(pickle.dumps(det))
     big = np.random.default_rng(1).normal(size=(200_000, X.shape[1]))  # 4.8 MB of candidates
-    scorer.score(big)
+    scorer.score_samples(big)
     det.decision_function(big)
     after, after_det = len(pickle.dumps(scorer)), len(pickle.dumps(det))
     assert after == before
@@ -320,10 +320,10 @@ def test_pickle_does_not_hold_scored_candidates(data):
 
 def test_pickled_scorer_can_be_saved_and_saved_scorer_can_be_pickled(tmp_path, fitted, data):
     _, _, Z = data
-    expected = fitted.score(Z)
+    expected = fitted.score_samples(Z)
     pickle_round_trip(fitted).save(tmp_path / "from-pickle.npz")
-    assert np.array_equal(EAPScorer.load(tmp_path / "from-pickle.npz").score(Z), expected)
-    assert np.array_equal(pickle_round_trip(EAPScorer.load(tmp_path / "from-pickle.npz")).score(Z), expected)
+    assert np.array_equal(EAPScorer.load(tmp_path / "from-pickle.npz").score_samples(Z), expected)
+    assert np.array_equal(pickle_round_trip(EAPScorer.load(tmp_path / "from-pickle.npz")).score_samples(Z), expected)
 
 
 def test_concurrent_first_use_after_load(tmp_path, data):
@@ -334,7 +334,7 @@ def test_concurrent_first_use_after_load(tmp_path, data):
     X, y, Z = data
     scorer = EAPScorer(random_state=0, n_bags=2).fit(X, y)
     scorer.save(tmp_path / "m.npz")
-    expected = scorer.score(Z)
+    expected = scorer.score_samples(Z)
     for _ in range(3):
         loaded = EAPScorer.load(tmp_path / "m.npz")
         start = threading.Barrier(4)
@@ -343,7 +343,7 @@ def test_concurrent_first_use_after_load(tmp_path, data):
         def work(i: int) -> None:
             start.wait()
             try:
-                results[i] = loaded.score(Z)
+                results[i] = loaded.score_samples(Z)
             except Exception as exc:  # noqa: BLE001 - reported by the assertion below
                 results[i] = exc
 

@@ -336,13 +336,13 @@ def test_scorer_non_default_options_match_reference(data, threshold):
     kw = dict(centres="all", k=None, k_min=3, alpha0=0.4, beta0=1.7, random_state=2,
               ssdo_k=6, alpha=1.1, threshold=threshold, quantile=0.8)
     ref = ref_score_auxiliary(X, y, Z, **kw)
-    res = EAPScorer(prior="sklearn", **kw).fit(X, y).score(Z, return_details=True)
+    res = EAPScorer(prior="sklearn", **kw).fit(X, y).score_samples(Z, return_details=True)
     assert_details_match(res, ref, np.float64, alpha=1.1)
 
 
 def test_quality_between_prior_mean_and_class_probability(data, fitted, ref_default):
     X, y, Z = data
-    res = fitted.score(Z, return_details=True)
+    res = fitted.score_samples(Z, return_details=True)
     assert_details_match(res, ref_default, np.float64)
     prior_mean = y.mean()
     lo = np.minimum(prior_mean, res.p_anomaly)
@@ -381,7 +381,7 @@ def test_degenerate_lambda_falls_back_to_smallest_positive(threshold, centres):
     ref = ref_score_auxiliary(X, y, Z, centres=centres, random_state=0, threshold=threshold)
     shifted = ref["ssdo"]["train"] - ref["offset"]
     assert ref["threshold"] == shifted[shifted > 0].min()  # the fallback is exercised
-    res = EAPScorer(prior="sklearn", centres=centres, random_state=0, threshold=threshold).fit(X, y).score(
+    res = EAPScorer(prior="sklearn", centres=centres, random_state=0, threshold=threshold).fit(X, y).score_samples(
         Z, return_details=True)
     assert_details_match(res, ref, np.float64)
 
@@ -404,13 +404,13 @@ def test_chunked_scoring_equals_one_pass(data, fitted):
     small = EAPScorer(prior="sklearn", chunk_size=7, random_state=0).fit(X, y)
     large = fitted  # chunk_size 65536 > len(Z): one pass
     assert Z.shape[0] % 7 != 0  # a ragged last chunk
-    a = small.score(Z, return_details=True)
-    b = large.score(Z, return_details=True)
+    a = small.score_samples(Z, return_details=True)
+    b = large.score_samples(Z, return_details=True)
     for field in ("quality", "p_anomaly", "density", "rarity"):
         assert_array_equal(getattr(a, field), getattr(b, field), err_msg=field)
     # A fitted scorer scores repeatedly and in pieces with the same result.
-    assert_array_equal(small.score(Z[:40]), a.quality[:40])
-    assert_array_equal(small.score(Z[40:]), a.quality[40:])
+    assert_array_equal(small.score_samples(Z[:40]), a.quality[:40])
+    assert_array_equal(small.score_samples(Z[40:]), a.quality[40:])
 
 
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
@@ -422,10 +422,10 @@ def test_memory_mapped_candidates(data, dtype, tmp_path):
     Zm = np.load(path, mmap_mode="r")
     assert isinstance(Zm, np.memmap)
     scorer = EAPScorer(prior="sklearn", chunk_size=7, random_state=0).fit(X, y)
-    expected = scorer.score(Z, return_details=True)
+    expected = scorer.score_samples(Z, return_details=True)
     for chunk in (7, 10**6):
         scorer.set_params(chunk_size=chunk)
-        got = scorer.score(Zm, return_details=True)
+        got = scorer.score_samples(Zm, return_details=True)
         for field in ("quality", "p_anomaly", "density", "rarity"):
             assert_array_equal(getattr(got, field), getattr(expected, field), err_msg=field)
     assert_array_equal(Zm, Z)  # read-only map untouched
@@ -445,15 +445,15 @@ def test_score_auxiliary_thread_count_invariant(data, centres):
 
 def test_empty_and_mismatched_candidates(data, fitted):
     X, y, Z = data
-    assert fitted.score(np.empty((0, X.shape[1]))).shape == (0,)
+    assert fitted.score_samples(np.empty((0, X.shape[1]))).shape == (0,)
     with pytest.raises(ValueError):
-        fitted.score(Z[:, :2])
+        fitted.score_samples(Z[:, :2])
     with pytest.raises(ValueError):
         SSDO(prior="sklearn", random_state=0).fit(X, y).decision_function(Z[:, :2])
 
 
 def test_ssdo_empty_candidates(data, fitted):
-    """SSDO accepts zero candidate rows like EAPScorer.score does (its input check allows
+    """SSDO accepts zero candidate rows like EAPScorer.score_samples does (its input check allows
     empty rows): decision_function -> shape (0,), predict_proba -> shape (0, 2)."""
     X, y, _ = data
     det = SSDO(prior="sklearn", random_state=0).fit(X, y)
@@ -498,7 +498,7 @@ def test_single_training_anomaly(data, centres):
 def test_plus_minus_one_labels_equal_zero_one(data, fitted):
     X, y, Z = data
     pm = np.where(y == 1, 1, -1)
-    baseline = fitted.score(Z)
+    baseline = fitted.score_samples(Z)
     assert_array_equal(score_auxiliary(X, pm, Z, random_state=0), baseline)
     assert_array_equal(score_auxiliary(X, y.astype(np.float64), Z, random_state=0), baseline)
     assert_array_equal(SSDO(prior="sklearn", random_state=0).fit(X, pm).decision_function(Z),
@@ -562,15 +562,15 @@ def test_inputs_are_not_modified(data, dtype, plus_minus, n_bags):
 
 def test_bagging_is_deterministic_and_bounded(data):
     X, y, Z = data
-    a = EAPScorer(prior="sklearn", n_bags=3, random_state=0).fit(X, y).score(Z, return_details=True)
-    b = EAPScorer(prior="sklearn", n_bags=3, random_state=0).fit(X, y).score(Z, return_details=True)
+    a = EAPScorer(prior="sklearn", n_bags=3, random_state=0).fit(X, y).score_samples(Z, return_details=True)
+    b = EAPScorer(prior="sklearn", n_bags=3, random_state=0).fit(X, y).score_samples(Z, return_details=True)
     for field in ("quality", "p_anomaly", "density", "rarity"):
         assert_array_equal(getattr(a, field), getattr(b, field), err_msg=field)
     assert_array_equal(a.k, b.k)
     assert_array_equal(a.threshold, b.threshold)
     assert ((a.quality >= 0) & (a.quality <= 1)).all()
     assert np.shape(a.k) == (3,) and np.shape(a.threshold) == (3,)
-    c = EAPScorer(prior="sklearn", n_bags=1, random_state=1).fit(X, y).score(Z)
+    c = EAPScorer(prior="sklearn", n_bags=1, random_state=1).fit(X, y).score_samples(Z)
     assert not np.array_equal(a.quality, c)
 
 
@@ -588,7 +588,7 @@ def test_bagging_matches_reference_per_round(data, preset):
     else:
         scorer = EAPScorer(prior="sklearn", n_bags=3, random_state=0, centres="all")
         kw = dict(centres="all", k_min=1, ssdo_k=10, threshold="exact")
-    res = scorer.fit(X, y).score(Z, return_details=True)
+    res = scorer.fit(X, y).score_samples(Z, return_details=True)
     anomaly = y == 1
     n, m = y.size, int(anomaly.sum())
     A_all = X[anomaly]
@@ -647,7 +647,7 @@ def test_scorer_sklearn_params_and_clone(data):
     twin = clone(scorer)
     assert twin.get_params() == scorer.get_params()
     assert not hasattr(twin, "rounds_")
-    assert_array_equal(twin.fit(X, y).score(Z),
+    assert_array_equal(twin.fit(X, y).score_samples(Z),
                        score_auxiliary(X, y, Z, centres="normals", k=6, random_state=0))
 
 

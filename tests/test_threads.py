@@ -66,23 +66,23 @@ def test_score_auxiliary_independent_of_threads(n_bags: int) -> None:
 
 
 def test_scorer_score_independent_of_threads_and_chunks(scorer: EAPScorer) -> None:
-    reference = scorer.score(Z, return_details=True)
+    reference = scorer.score_samples(Z, return_details=True)
     for params in ({"n_jobs": 1}, {"n_jobs": 2}, {"n_jobs": -1}, {"chunk_size": 97},
                    {"chunk_size": 1, "n_jobs": 2}, {"chunk_size": 100_000}):
         other = copy.copy(scorer)
         other.set_params(**params)
         if params.get("chunk_size") == 1:
-            got = other.score(Z[:40], return_details=True)
+            got = other.score_samples(Z[:40], return_details=True)
             for name in FIELDS:
                 assert_array_equal(getattr(got, name), getattr(reference, name)[:40], err_msg=str(params))
             continue
-        assert_same_result(other.score(Z, return_details=True), reference, str(params))
+        assert_same_result(other.score_samples(Z, return_details=True), reference, str(params))
     with threadpool_limits(limits=1):
-        assert_same_result(scorer.score(Z, return_details=True), reference, "threadpool_limits(1)")
+        assert_same_result(scorer.score_samples(Z, return_details=True), reference, "threadpool_limits(1)")
 
 
 def test_fitted_state_independent_of_threads(scorer: EAPScorer) -> None:
-    expected = scorer.score(Z)
+    expected = scorer.score_samples(Z)
     for n_jobs in (1, 2):
         other = EAPScorer(random_state=0, n_jobs=n_jobs).fit(X, Y)
         a, b = other.rounds_[0], scorer.rounds_[0]
@@ -90,9 +90,9 @@ def test_fitted_state_independent_of_threads(scorer: EAPScorer) -> None:
         assert a.detector.eta == b.detector.eta
         assert (a.detector.shift, a.detector.threshold) == (b.detector.shift, b.detector.threshold)
         assert_array_equal(a.radius, b.radius)
-        assert_array_equal(other.score(Z), expected, err_msg=f"fit n_jobs={n_jobs}")
+        assert_array_equal(other.score_samples(Z), expected, err_msg=f"fit n_jobs={n_jobs}")
     with threadpool_limits(limits=1):
-        assert_array_equal(EAPScorer(random_state=0).fit(X, Y).score(Z), expected)
+        assert_array_equal(EAPScorer(random_state=0).fit(X, Y).score_samples(Z), expected)
 
 
 # ----- concurrent use of one fitted model ----------------------------------------------------
@@ -127,7 +127,7 @@ BLOCKS = [Z[i::4] for i in range(4)]  # four different (strided) candidate sets
 
 @pytest.mark.parametrize("fresh_copy", [False, True], ids=["fitted", "unpickled"])
 def test_four_threads_share_one_scorer(scorer: EAPScorer, fresh_copy: bool) -> None:
-    serial = [scorer.score(block, return_details=True) for block in BLOCKS]
+    serial = [scorer.score_samples(block, return_details=True) for block in BLOCKS]
     # an unpickled scorer rebuilds its core index lazily, on first use: here by 4 threads at once
     shared = pickle.loads(pickle.dumps(scorer)) if fresh_copy else scorer
 
@@ -135,7 +135,7 @@ def test_four_threads_share_one_scorer(scorer: EAPScorer, fresh_copy: bool) -> N
         def go():
             out = []
             for rep in range(3):
-                out.append(shared.score(BLOCKS[(i + rep) % 4], return_details=True))
+                out.append(shared.score_samples(BLOCKS[(i + rep) % 4], return_details=True))
             return out
         return go
 
@@ -160,13 +160,13 @@ def test_four_threads_share_one_ssdo(scorer: EAPScorer) -> None:
 
 def test_threads_with_different_n_jobs_on_shared_scorer(scorer: EAPScorer) -> None:
     """Copies differing only in n_jobs share the fitted rounds; all agree, run at once."""
-    expected = scorer.score(Z)
+    expected = scorer.score_samples(Z)
     copies = []
     for n_jobs in (1, 2, -1, None):
         c = copy.copy(scorer)
         c.n_jobs = n_jobs
         copies.append(c)
-    results = run_concurrently([lambda c=c: c.score(Z) for c in copies])
+    results = run_concurrently([lambda c=c: c.score_samples(Z) for c in copies])
     for got in results:
         assert_array_equal(got, expected)
 
@@ -242,7 +242,7 @@ def test_gil_released_scoring(scorer: EAPScorer) -> None:
     Zl = np.tile(Z, (20, 1))  # 30000 candidates
     one = copy.copy(scorer)
     one.n_jobs = 1
-    assert_gil_released(lambda: one.score(Zl), "EAPScorer.score")
+    assert_gil_released(lambda: one.score_samples(Zl), "EAPScorer.score_samples")
     det = SSDO(random_state=0, n_jobs=1).fit(X, Y)
     assert_gil_released(lambda: det.decision_function(Zl), "SSDO.decision_function")
 

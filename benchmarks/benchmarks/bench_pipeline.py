@@ -45,10 +45,10 @@ class Scorer:
         eap.EAPScorer(random_state=0, n_jobs=n_jobs).fit(self.X, self.y)
 
     def time_score(self, fitted, n, d, dtype, n_jobs):
-        self.scorer.score(self.Z)
+        self.scorer.score_samples(self.Z)
 
     def peakmem_score(self, fitted, n, d, dtype, n_jobs):
-        self.scorer.score(self.Z)
+        self.scorer.score_samples(self.Z)
 
 
 class ScoreAuxiliary:

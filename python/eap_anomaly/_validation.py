@@ -11,6 +11,7 @@ import os
 from typing import Any, Optional, Tuple
 
 import numpy as np
+from scipy import sparse
 
 #: Comparison margins of SPEC section 2, by data dtype.
 TAU = {np.dtype(np.float64): 1e-9, np.dtype(np.float32): 1e-5}
@@ -20,13 +21,24 @@ TAU = {np.dtype(np.float64): 1e-9, np.dtype(np.float32): 1e-5}
 _SAFE_RANGE = {np.dtype(np.float64): (2.0**-250, 2.0**250), np.dtype(np.float32): (2.0**-30, 2.0**30)}
 
 
+class ComplexDataError(TypeError, ValueError):
+    """Complex input: a ``TypeError`` (a wrong dtype, like every other) that is also the
+    ``ValueError`` scikit-learn's conventions expect for it."""
+
+
 def check_matrix(X: Any, name: str, *, allow_empty_rows: bool = False) -> np.ndarray:
     """Return ``X`` as a C-contiguous 2-D float32/float64 array of finite values.
 
     float32 and float64 arrays that are already C-contiguous are returned as they are (no copy;
-    memory maps stay memory maps). Integer arrays are converted to float64. Other dtypes (bool,
-    float16, complex, object, strings) raise ``TypeError``.
+    memory maps stay memory maps). Integer arrays are converted to float64, and so are object
+    arrays whose entries are all real numbers (e.g. from a pandas object column); an object
+    array holding anything else raises ``TypeError``. Other dtypes (bool, float16, strings)
+    raise ``TypeError``; complex data raises :class:`ComplexDataError` (a ``TypeError`` and a
+    ``ValueError``); sparse matrices raise ``TypeError`` (densify them explicitly).
     """
+    if sparse.issparse(X):
+        raise TypeError(f"{name} is a sparse {type(X).__name__}, but sparse input is not supported; "
+                        f"pass {name}.toarray() (a dense array)")
     if isinstance(X, np.ndarray):
         arr = X
     else:
@@ -35,19 +47,32 @@ def check_matrix(X: Any, name: str, *, allow_empty_rows: bool = False) -> np.nda
         except Exception as exc:  # ragged lists and the like
             raise TypeError(f"{name} must be a 2-D numeric array, got {type(X).__name__}") from exc
     kind = arr.dtype.kind
+    if kind == "O":
+        try:
+            arr = arr.astype(np.float64)
+        except (TypeError, ValueError) as exc:  # float(): "argument must be a string or a real number"
+            raise TypeError(f"{name} is an object array whose entries are not all real numbers: {exc}") from None
+        kind = "f"
     if kind in "iu":
         arr = arr.astype(np.float64)
+    elif kind == "c":
+        raise ComplexDataError(f"Complex data not supported: {name} has dtype {arr.dtype}; "
+                               f"it must have dtype float32 or float64")
     elif arr.dtype not in (np.float32, np.float64):
         raise TypeError(
-            f"{name} must have dtype float32 or float64 (integers are converted to float64), "
-            f"got {arr.dtype}"
+            f"{name} must have dtype float32 or float64 (integers and object arrays of numbers are "
+            f"converted to float64), got {arr.dtype}"
         )
     if arr.ndim != 2:
-        raise ValueError(f"{name} must be a 2-D array (rows x features), got {arr.ndim}-D")
+        hint = (f". Reshape your data: {name}.reshape(-1, 1) for a single feature, "
+                f"{name}.reshape(1, -1) for a single row") if arr.ndim == 1 else ""
+        raise ValueError(f"{name} must be a 2-D array (rows x features), got {arr.ndim}-D{hint}")
     if arr.shape[1] == 0:
-        raise ValueError(f"{name} must have at least one column, got shape {arr.shape}")
+        raise ValueError(f"{name} must have at least one column: 0 feature(s) (shape={arr.shape}) "
+                         f"while a minimum of 1 is required.")
     if arr.shape[0] == 0 and not allow_empty_rows:
-        raise ValueError(f"{name} must have at least one row, got shape {arr.shape}")
+        raise ValueError(f"{name} must have at least one row: 0 sample(s) (shape={arr.shape}) while "
+                         f"a minimum of 1 is required.")
     if not arr.flags.c_contiguous:
         arr = np.ascontiguousarray(arr)
     if arr.size and not np.isfinite(arr).all():
@@ -201,9 +226,19 @@ def check_n_jobs(n_jobs: Any) -> int:
 
 def check_labels(y: Any, n_rows: int, name: str = "y", rows_name: str = "X") -> np.ndarray:
     """Anomaly mask from labels in {0, 1} (1 = anomaly) or {-1, +1} (+1 = anomaly)."""
+    if y is None:
+        raise ValueError(f"labels are needed: this estimator requires y to be passed, but the target "
+                         f"{name} is None (1 = anomaly, 0 = normal)")
     arr = np.asarray(y)
+    if arr.dtype.kind == "O":  # object arrays of numbers are converted, as for the features
+        try:
+            arr = arr.astype(np.float64)
+        except (TypeError, ValueError):
+            raise TypeError(f"Unknown label type: {name} is an object array whose entries are not all "
+                            f"numbers; labels are 0/1 or -1/+1 (1 = anomaly)") from None
     if arr.dtype.kind not in "biuf":
-        raise TypeError(f"{name} must hold numeric labels 0/1 or -1/+1, got dtype {arr.dtype}")
+        raise TypeError(f"Unknown label type: {name} must hold numeric labels 0/1 or -1/+1, "
+                        f"got dtype {arr.dtype}")
     if arr.ndim != 1:
         raise ValueError(f"{name} must be a 1-D array of labels, got {arr.ndim}-D")
     if arr.shape[0] != n_rows:

@@ -1,9 +1,11 @@
-"""Command line: ``eap-anomaly demo | fit | score``.
+"""Command line: ``eap-anomaly demo | fit | score | select | compare | evaluate``.
 
     eap-anomaly demo
-    eap-anomaly fit --train FILE [--labels COLUMN] --save MODEL
+    eap-anomaly fit --train FILE [--labels COLUMN] [--preset paper|authors] [--k-min N ...] --save MODEL
     eap-anomaly score --model MODEL --aux FILE --out FILE [--chunk-size N] [--n-jobs N] [--details]
-    eap-anomaly score --train FILE [--labels COLUMN] --aux FILE --out FILE ...
+    eap-anomaly score --train FILE [--labels COLUMN] [--preset ...] --aux FILE --out FILE ...
+    eap-anomaly select --model MODEL --aux FILE --top 0.1 --out KEPT [--indices IDX]
+    eap-anomaly compare --model MODEL --aux A.npy B.npy ... --out DIR [--names A B ...]
     eap-anomaly evaluate --data-dir DIR [--datasets ...] [--seeds N] [--methods ...] --out DIR
 
 Files: .npy (memory-mapped), .npz (arrays X and y), .csv, .parquet (needs pyarrow). Candidates
@@ -15,10 +17,11 @@ from __future__ import annotations
 
 import argparse
 import difflib
+import math
 import os
 import sys
 import time
-from typing import TYPE_CHECKING, List, Optional, Sequence
+from typing import TYPE_CHECKING, Any, Callable, Dict, List, Optional, Sequence, Tuple, Union
 
 import numpy as np
 
@@ -34,57 +37,118 @@ def demo(args: argparse.Namespace) -> int:
     return run(seed=args.seed)
 
 
-def _fit(args: argparse.Namespace) -> "EAPScorer":
-    from .files import read_training
+#: --preset choices: each builds an unfitted scorer from keyword overrides (add one line per preset).
+PRESETS: Dict[str, Callable[..., "EAPScorer"]] = {
+    "paper": lambda **kw: _scorer_class()(**kw),
+    "authors": lambda **kw: _scorer_class().authors_code(**kw),
+}
+
+#: Options of fit (and of score/select/compare with --train) that override the preset:
+#: (flag, EAPScorer parameter, type, help).
+FIT_OPTIONS: List[Tuple[str, str, Callable[[str], Any], str]] = [
+    ("--n-bags", "n_bags", lambda t: _integer(t, 0), "bagging rounds (0 = one fit)"),
+    ("--centres", "centres", str, "sphere centres: all training points or the normals"),
+    ("--k", "k", lambda t: _integer(t, 1), "neighbour rank of the density (estimated when unset)"),
+    ("--k-min", "k_min", lambda t: _integer(t, 1), "smallest k of the k-hat estimate"),
+    ("--alpha0", "alpha0", lambda t: _real(t, 0.0), "Beta prior pseudo-count of anomalies (m/n when unset)"),
+    ("--beta0", "beta0", lambda t: _real(t, 0.0), "Beta prior pseudo-count of normals (1 - m/n when unset)"),
+]
+
+
+def _scorer_class() -> "type[EAPScorer]":
     from .scorer import EAPScorer
 
+    return EAPScorer
+
+
+def _preset_defaults(param: str) -> str:
+    """What each preset sets ``param`` to, for --help ("unset" for None)."""
+    values = {name: PRESETS[name]().get_params()[param] for name in PRESETS}
+    shown = {name: "unset" if v is None else str(v) for name, v in values.items()}
+    if len(set(shown.values())) == 1:
+        return f"{next(iter(shown.values()))} in every preset"
+    return "the preset's: " + ", ".join(f"{name} {v}" for name, v in shown.items())
+
+
+def make_scorer(args: argparse.Namespace) -> "EAPScorer":
+    """The unfitted scorer the options ask for: the preset, then each explicit option over it."""
+    overrides = {param: getattr(args, param) for _, param, _, _ in FIT_OPTIONS
+                 if getattr(args, param) is not None}
+    return PRESETS[args.preset or "paper"](random_state=args.seed, n_jobs=args.n_jobs, **overrides)
+
+
+def _fit(args: argparse.Namespace) -> "EAPScorer":
+    from .files import read_training
+
     X, y = read_training(args.train, args.labels)
-    return EAPScorer(random_state=args.seed, n_jobs=args.n_jobs).fit(X, y)
+    return make_scorer(args).fit(X, y)
+
+
+def describe(scorer: "EAPScorer") -> str:
+    """The model's parameters and fitted k-hat, on one line."""
+    params = " ".join(f"{k}={v!r}" for k, v in scorer.get_params().items())
+    ks = sorted({r.k for r in scorer.rounds_})
+    khat = str(ks[0]) if len(ks) == 1 else f"{ks[0]}..{ks[-1]} over {len(scorer.rounds_)} rounds"
+    return f"{params}; k-hat {khat}"
+
+
+def _scorer(args: argparse.Namespace) -> "EAPScorer":
+    """A saved scorer (--model; its parameters printed on one line to stderr) or one fitted now
+    (--train), with --n-jobs and --chunk-size applied."""
+    if (args.model is None) == (args.train is None):
+        raise ValueError("give exactly one of --model (a saved scorer) or --train (fit now)")
+    if args.model:
+        given = [flag for flag, param, _, _ in FIT_OPTIONS if getattr(args, param) is not None]
+        if args.preset is not None:
+            given.insert(0, "--preset")
+        if given:
+            raise ValueError(f"{', '.join(given)} set how a scorer is fitted; they apply with --train, "
+                             f"not to a saved --model")
+        scorer = _scorer_class().load(args.model)
+        print(f"model {args.model}: {describe(scorer)}", file=sys.stderr)
+    else:
+        scorer = _fit(args)
+    if args.n_jobs is not None:
+        scorer.set_params(n_jobs=args.n_jobs)
+    if getattr(args, "chunk_size", None) is not None:
+        scorer.set_params(chunk_size=args.chunk_size)
+    return scorer
 
 
 def fit(args: argparse.Namespace) -> int:
     scorer = _fit(args)
     scorer.save(args.save)
-    print(f"fitted on {args.train}: k-hat {scorer.rounds_[0].k}; saved to {args.save}", file=sys.stderr)
+    print(f"fitted on {args.train}: {describe(scorer)}; saved to {args.save}", file=sys.stderr)
     return 0
 
 
-def _progress(done: int, total: int, start: float, unit: str = "candidates") -> None:
-    rate = done / max(time.perf_counter() - start, 1e-9)
-    if total > 0:
-        bar = "#" * int(30 * done / total)
-        sys.stderr.write(f"\r[{bar:<30}] {done}/{total} {unit}, {rate:,.2f}/s")
-    else:
-        sys.stderr.write(f"\r{done} {unit}, {rate:,.0f}/s")
-    sys.stderr.flush()
+def progress_bar(args: argparse.Namespace, total: Optional[int], unit: str, desc: Optional[str] = None) -> Any:
+    """A tqdm bar on stderr; off with --no-progress, and when stderr is not a terminal
+    (``disable=None``). ``total`` None or < 0: unknown (a counter)."""
+    from tqdm import tqdm
+
+    return tqdm(total=None if total is None or total < 0 else total, unit=unit, desc=desc,
+                file=sys.stderr, disable=None if args.progress else True, unit_scale=True,
+                dynamic_ncols=True)
 
 
 def score(args: argparse.Namespace) -> int:
     from .files import ScoreWriter, candidate_chunks
-    from .scorer import EAPScorer
 
-    if (args.model is None) == (args.train is None):
-        raise ValueError("give exactly one of --model (a saved scorer) or --train (fit now)")
-    scorer = EAPScorer.load(args.model) if args.model else _fit(args)
-    if args.n_jobs is not None:
-        scorer.set_params(n_jobs=args.n_jobs)
-    if args.chunk_size is not None:
-        scorer.set_params(chunk_size=args.chunk_size)
+    scorer = _scorer(args)
     total, chunks = candidate_chunks(args.aux, scorer._chunk_rows(), scorer.dtype_)
     writer = ScoreWriter(args.out, DETAIL_COLUMNS if args.details else ["quality"], total)
     start = time.perf_counter()
+    bar = progress_bar(args, total, "rows", "score")
     try:
         for block in chunks:
-            if block.dtype == np.float64 and scorer.dtype_ == np.float32:
-                raise TypeError(f"--aux {args.aux} holds float64 values but the model was fitted on "
-                                f"float32 data; convert the file to float32 or fit on float64 data")
+            _check_block_dtype(block, scorer, args.aux)
             if args.details:
-                r = scorer.score(block, return_details=True)
+                r = scorer.score_samples(block, return_details=True)
                 writer.write(np.column_stack([getattr(r, c) for c in DETAIL_COLUMNS]))
             else:
-                writer.write(scorer.score(block, return_details=False))
-            if args.progress:
-                _progress(writer.written, total, start)
+                writer.write(scorer.score_samples(block, return_details=False))
+            bar.update(block.shape[0])
         if total >= 0 and writer.written != total:
             raise ValueError(f"{args.aux}: read {writer.written} rows, expected {total}")
         writer.commit()
@@ -92,10 +156,120 @@ def score(args: argparse.Namespace) -> int:
         writer.abort()
         raise
     finally:
-        if args.progress:
-            sys.stderr.write("\n")
+        bar.close()
     print(f"scored {writer.written} candidates in {time.perf_counter() - start:.1f} s -> {args.out}",
           file=sys.stderr)
+    return 0
+
+
+def _check_block_dtype(block: np.ndarray, scorer: "EAPScorer", path: str) -> None:
+    if block.dtype == np.float64 and scorer.dtype_ == np.float32:
+        raise TypeError(f"--aux {path} holds float64 values but the model was fitted on "
+                        f"float32 data; convert the file to float32 or fit on float64 data")
+
+
+def _top(text: str) -> Union[int, float]:
+    """--top: digits only = a count, otherwise a fraction (0.1, 1.0, 1e-3)."""
+    try:
+        value: Union[int, float] = int(text) if text.strip().isdigit() else float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be a count (an integer >= 1) or a fraction in (0, 1], "
+                                         f"got {text!r}") from None
+    from .selection import check_top
+
+    try:
+        check_top(value, 1)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+    return value
+
+
+def select(args: argparse.Namespace) -> int:
+    """Stream the candidates once, keeping the best rows (and their features) in a running
+    selection of at most --top rows; write them best first."""
+    from .files import ScoreWriter, candidate_chunks, candidate_columns, count_rows
+    from .selection import TopSelection, check_min_quality, check_top
+
+    if args.top is None and args.min_quality is None:
+        raise ValueError("give --top (a count or a fraction), --min-quality, or both")
+    scorer = _scorer(args)
+    total, chunks = candidate_chunks(args.aux, scorer._chunk_rows(), scorer.dtype_)
+    if isinstance(args.top, float) and total < 0:
+        total = count_rows(args.aux, scorer._chunk_rows(), scorer.dtype_)  # a first pass over the text
+    count = check_top(args.top, total if total >= 0 else None)
+    kept = TopSelection(count, check_min_quality(args.min_quality))
+    seen = 0
+    with progress_bar(args, total, "rows", "select") as bar:
+        for block in chunks:
+            _check_block_dtype(block, scorer, args.aux)
+            kept.add(scorer.score_samples(block, return_details=False), np.asarray(block))
+            seen += block.shape[0]
+            bar.update(block.shape[0])
+    if total >= 0 and seen != total:
+        raise ValueError(f"{args.aux}: read {seen} rows, expected {total}")
+    index, quality, rows = kept.result()
+    if rows is None:
+        rows = np.empty((0, scorer.n_features_in_), dtype=scorer.dtype_)
+    outputs = [(args.out, rows, candidate_columns(args.aux, scorer.n_features_in_))]
+    if args.indices:
+        outputs.append((args.indices, index, ["index"]))
+    writers = [ScoreWriter(path, columns, values.shape[0], dtype=values.dtype, matrix=values.ndim == 2)
+               for path, values, columns in outputs]
+    try:
+        for writer, (_, values, _) in zip(writers, outputs):
+            writer.write(values)
+        for writer in writers:
+            writer.commit()
+    except BaseException:
+        for writer in writers:
+            writer.abort()
+        raise
+    low = f", quality >= {quality[-1]:.4g}" if quality.size else ""
+    print(f"kept {index.size} of {seen} candidates{low} -> {args.out}"
+          + (f" (indices -> {args.indices})" if args.indices else ""), file=sys.stderr)
+    return 0
+
+
+def compare(args: argparse.Namespace) -> int:
+    """Score each --aux file with one scorer (streaming) and write the comparison table."""
+    from .compare import Comparison, prior_mean, score_chunks, summarise
+    from .files import candidate_chunks, count_rows
+
+    names = args.names or [os.path.splitext(os.path.basename(path))[0] for path in args.aux]
+    if len(names) != len(args.aux):
+        raise ValueError(f"--names gives {len(names)} names for {len(args.aux)} --aux files")
+    if len(set(names)) != len(names):
+        raise ValueError(f"set names must differ, got {names}; name the files apart with --names")
+    plots = args.plots
+    if plots:
+        try:
+            import matplotlib  # noqa: F401
+        except ImportError:
+            print("eap-anomaly: warning: matplotlib is missing (pip install 'eap-anomaly[plot]'); "
+                  "writing the table without the figure", file=sys.stderr)
+            plots = False
+    scorer = _scorer(args)
+    chunk = scorer._chunk_rows()
+    totals = [count_rows(path, chunk, scorer.dtype_) if path.lower().endswith((".npy", ".parquet")) else -1 for path in args.aux]
+    rng = np.random.RandomState(args.seed)
+    mean0 = prior_mean(scorer)
+    rows, quality = [], {}
+    with progress_bar(args, sum(totals) if min(totals) >= 0 else None, "rows", "compare") as bar:
+        for name, path in zip(names, args.aux):
+            _, chunks = candidate_chunks(path, chunk, scorer.dtype_)
+
+            def checked(chunks: Any = chunks, path: str = path) -> Any:
+                for block in chunks:
+                    _check_block_dtype(block, scorer, path)
+                    yield block
+
+            scores = score_chunks(scorer, checked(), path, bar)
+            quality[name] = scores.quality()
+            rows.append(summarise(name, scores, mean0, args.n_boot, 0.95, rng))
+    comparison = Comparison(rows, quality, mean0, 0.95)
+    for path in comparison.write(args.out, plots=plots):
+        print(f"wrote {path}", file=sys.stderr)
+    print(comparison.to_markdown())
     return 0
 
 
@@ -119,15 +293,12 @@ def evaluate(args: argparse.Namespace) -> int:
     tasks = [(name, seed) for name in names for seed in range(args.seeds)]
     os.makedirs(args.out, exist_ok=True)
     rows = []
-    start = time.perf_counter()
     jobs = Parallel(n_jobs=args.n_jobs, return_as="generator_unordered")(
         delayed(run_experiment)(name, all_names, seed, args.data_dir, methods, 1) for name, seed in tasks)
-    for done, result in enumerate(jobs, 1):
-        rows.extend(result)
-        if args.progress:
-            _progress(done, len(tasks), start, unit="experiments")
-    if args.progress:
-        sys.stderr.write("\n")
+    with progress_bar(args, len(tasks), "experiments", "evaluate") as bar:
+        for result in jobs:
+            rows.extend(result)
+            bar.update(1)
     if not rows:
         raise ValueError("the protocol accepted none of the datasets (each needs g >= 10)")
     rows.sort(key=lambda r: (r["dataset"], r["seed"], methods.index(r["method"])))
@@ -180,58 +351,130 @@ def select_datasets(names: Sequence[str], wanted: Sequence[str]) -> List[str]:
 
 
 def _positive(text: str) -> int:
-    value = int(text)
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be a positive integer, got {value}")
+    return _integer(text, 1)
+
+
+def _integer(text: str, low: int) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be an integer, got {text!r}") from None
+    if value < low:
+        raise argparse.ArgumentTypeError(f"must be an integer >= {low}, got {value}")
     return value
 
 
+def _real(text: str, low: float) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be a number, got {text!r}") from None
+    if not (value >= low and math.isfinite(value)):
+        raise argparse.ArgumentTypeError(f"must be a finite number >= {low}, got {value}")
+    return value
+
+
+class _HelpFormatter(argparse.RawDescriptionHelpFormatter):
+    """Appends "(default: X)" to options whose default is a value, like
+    ArgumentDefaultsHelpFormatter, but not for None/True/False (their help says what happens)."""
+
+    def _get_help_string(self, action: argparse.Action) -> str:
+        text = action.help or ""
+        if ("%(default)" not in text and action.option_strings and action.default is not None
+                and not isinstance(action.default, bool) and action.default is not argparse.SUPPRESS):
+            text += " (default: %(default)s)"
+        return text
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="eap-anomaly", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(prog="eap-anomaly", description=__doc__, formatter_class=_HelpFormatter)
     sub = parser.add_subparsers(dest="command", required=True)
-    p = sub.add_parser("demo", help="score auxiliary anomalies on scikit-learn's breast-cancer data")
-    p.add_argument("--seed", type=int, default=0)
+
+    def command(name: str, **kw: Any) -> argparse.ArgumentParser:
+        return sub.add_parser(name, formatter_class=_HelpFormatter, **kw)
+
+    p = command("demo", help="score auxiliary anomalies on scikit-learn's breast-cancer data")
+    p.add_argument("--seed", type=int, default=0, help="random seed of the data split and the scorer")
     p.set_defaults(run=demo)
 
     def training_options(p: argparse.ArgumentParser, required: bool) -> None:
-        p.add_argument("--train", required=required, help="training data (features + labels)")
+        what = "" if required else " (instead of --model)"
+        p.add_argument("--train", required=required, help=f"training data (features + labels){what}")
         p.add_argument("--labels", help="label column name or index, or .npz key (default: last column / 'y')")
-        p.add_argument("--seed", type=int, default=0, help="random state of the Isolation Forest")
+        p.add_argument("--preset", choices=sorted(PRESETS), default=None,
+                       help="parameter set: paper = EAPScorer(), authors = EAPScorer.authors_code() "
+                            "(default: paper); the options below override it")
+        for flag, param, kind, text in FIT_OPTIONS:
+            p.add_argument(flag, dest=param, type=kind, default=None,
+                           choices=("all", "normals") if param == "centres" else None,
+                           help=f"{text} (default: {_preset_defaults(param)})")
+        p.add_argument("--seed", type=int, default=0, help="random state of the Isolation Forest and the bagging")
         p.add_argument("--n-jobs", type=int, default=None, help="threads (default: OpenMP default)")
 
-    p = sub.add_parser("fit", help="fit a scorer on labelled training data and save it")
+    def candidate_options(p: argparse.ArgumentParser) -> None:
+        training_options(p, required=False)
+        p.add_argument("--model", help="a model written by 'eap-anomaly fit' (its parameters are printed)")
+        p.add_argument("--chunk-size", type=_positive, default=None,
+                       help="candidates per chunk (default: sized to a fraction of a second)")
+        p.add_argument("--no-progress", dest="progress", action="store_false", help="no progress bar")
+
+    p = command("fit", help="fit a scorer on labelled training data and save it")
     training_options(p, required=True)
     p.add_argument("--save", required=True, help="where to write the model (.npz)")
     p.set_defaults(run=fit)
 
-    p = sub.add_parser("score", help="score candidates with a saved scorer (or fit one first)",
-                       description="Candidates in .npy, .npz and .parquet keep their dtype, and a "
-                                   "float32 model refuses float64 ones (as EAPScorer.score does); "
-                                   ".csv text is parsed in the model's precision.")
-    training_options(p, required=False)
-    p.add_argument("--model", help="a model written by 'eap-anomaly fit'")
+    p = command("score", help="score candidates with a saved scorer (or fit one first)",
+                description="Candidates in .npy, .npz and .parquet keep their dtype, and a "
+                            "float32 model refuses float64 ones (as EAPScorer.score_samples does); "
+                            ".csv text is parsed in the model's precision.")
+    candidate_options(p)
     p.add_argument("--aux", required=True, help="candidates to score")
     p.add_argument("--out", required=True, help="output file (.npy, .csv or .parquet)")
-    p.add_argument("--chunk-size", type=_positive, default=None,
-                   help="candidates per chunk (default: sized to a fraction of a second)")
     p.add_argument("--details", action="store_true", help="also write P(y=1|x), P(x) and rarity")
-    p.add_argument("--no-progress", dest="progress", action="store_false")
     p.set_defaults(run=score)
 
-    p = sub.add_parser("evaluate", help="the paper's evaluation protocol on ADBench-format datasets")
+    p = command("select", help="keep the best candidates (streaming; best first)",
+                description="Scores the candidates chunk by chunk and keeps a running selection "
+                            "of the best --top rows (higher quality = better; ties: earlier row "
+                            "first); writes those rows, best first, and optionally their row indices.")
+    candidate_options(p)
+    p.add_argument("--aux", required=True, help="candidates to select from")
+    p.add_argument("--top", type=_top, default=None,
+                   help="rows to keep: a count (an integer, e.g. 1000) or a fraction in (0, 1] (e.g. 0.1)")
+    p.add_argument("--min-quality", type=float, default=None,
+                   help="keep only rows whose quality is at or above this (alone: all such rows)")
+    p.add_argument("--out", required=True, help="the selected rows (.npy, .csv or .parquet)")
+    p.add_argument("--indices", default=None, help="also write their row indices here (.npy, .csv or .parquet)")
+    p.set_defaults(run=select)
+
+    p = command("compare", help="compare sets of candidates (e.g. generators) by their quality",
+                description="Scores each --aux file with one scorer and writes comparison.csv, "
+                            "comparison.md and comparison.png (box plots; needs matplotlib, "
+                            "skipped with a warning without it) to --out. Per set: n, mean and "
+                            "median quality, a seeded bootstrap 95 %% interval of the mean, the share "
+                            "above the prior mean alpha0/(alpha0+beta0), the share unrealistic "
+                            "(P_x = 0) and indistinguishable (P_x > 0 and P(y=1|x) < 0.5).")
+    candidate_options(p)
+    p.add_argument("--aux", required=True, nargs="+", help="one file of candidates per set")
+    p.add_argument("--names", nargs="+", default=None, help="set names (default: the file stems)")
+    p.add_argument("--n-boot", type=_positive, default=1000, help="bootstrap resamples (seeded by --seed)")
+    p.add_argument("--out", required=True, help="output folder")
+    p.add_argument("--no-plots", dest="plots", action="store_false", help="skip the figure")
+    p.set_defaults(run=compare)
+
+    p = command("evaluate", help="the paper's evaluation protocol on ADBench-format datasets")
     p.add_argument("--data-dir", default=None, help="dataset folder (default: $EAP_ANOMALY_DATA)")
     p.add_argument("--datasets", nargs="*",
                    help="datasets: full names (Classical/6_cardio), folders (CV_by_ViT) or file "
                         "stems (6_cardio) (default: all)")
-    p.add_argument("--seeds", type=_positive, default=5)
+    p.add_argument("--seeds", type=_positive, default=5, help="seeds per dataset")
     p.add_argument("--methods", nargs="*", help="quality methods (default: all)")
     p.add_argument("--out", required=True, help="output folder (CSV, summary.md, PNGs)")
     p.add_argument("--n-jobs", type=int, default=1, help="experiments run in parallel processes")
     p.add_argument("--no-plots", dest="plots", action="store_false",
                    help="skip the PNG figures; they need matplotlib (pip install "
                         "'eap-anomaly[plot]'), checked before any experiment runs")
-    p.add_argument("--no-progress", dest="progress", action="store_false")
+    p.add_argument("--no-progress", dest="progress", action="store_false", help="no progress bar")
     p.set_defaults(run=evaluate)
     return parser
 

@@ -27,7 +27,7 @@ except ImportError as exc:  # pragma: no cover - exercised only without the extr
 
 
 def _score_block(block: np.ndarray, scorer: "EAPScorer") -> np.ndarray:
-    return scorer.score(block, return_details=False)
+    return scorer.score_samples(block, return_details=False)
 
 
 def score(scorer: "EAPScorer", candidates: Any, *, n_jobs: Optional[int] = None) -> "da.Array":
@@ -44,7 +44,7 @@ def score(scorer: "EAPScorer", candidates: Any, *, n_jobs: Optional[int] = None)
 
     Returns
     -------
-    quality : dask.array.Array of shape (l,), equal to ``scorer.score(candidates.compute())``.
+    quality : dask.array.Array of shape (l,), equal to ``scorer.score_samples(candidates.compute())``.
     """
     from sklearn.utils.validation import check_is_fitted
 

@@ -148,12 +148,35 @@ def candidate_chunks(path: str, chunk_size: int, csv_dtype: npt.DTypeLike) -> Tu
     return -1, rows()
 
 
+def count_rows(path: str, chunk_size: int, csv_dtype: npt.DTypeLike) -> int:
+    """Number of candidate rows of ``path``, reading it once when the format does not store it."""
+    total, chunks = candidate_chunks(path, chunk_size, csv_dtype)
+    return total if total >= 0 else sum(block.shape[0] for block in chunks)
+
+
+def candidate_columns(path: str, width: int) -> List[str]:
+    """Column names of a candidate file: its own (a .csv header, .parquet columns) when it has
+    ``width`` of them, else x0, x1, ..."""
+    names: Optional[List[str]] = None
+    suffix = _suffix(path)
+    if suffix == ".csv":
+        names = _csv_header(path)
+    elif suffix == ".parquet":
+        names = list(_pyarrow().ParquetFile(path).schema_arrow.names)
+    if names is None or len(names) != width:
+        names = [f"x{i}" for i in range(width)]
+    return names
+
+
 class ScoreWriter:
     """Writes result columns chunk by chunk to a temporary file beside ``path`` and moves it into
     place only on :meth:`commit`; on failure nothing that looks complete is left behind."""
 
-    def __init__(self, path: str, columns: List[str], n_rows: int) -> None:
+    def __init__(self, path: str, columns: List[str], n_rows: int, dtype: npt.DTypeLike = np.float64,
+                 matrix: bool = False) -> None:
         self.path, self.columns, self.n_rows = path, columns, n_rows
+        self.dtype = np.dtype(dtype)
+        self.vector = len(columns) == 1 and not matrix  # a .npy of one column is 1-D unless matrix
         self.suffix = _suffix(path)
         if self.suffix == ".npy" and n_rows < 0:
             raise ValueError(f"{path}: .npy output needs a known number of rows; write .csv instead")
@@ -165,23 +188,23 @@ class ScoreWriter:
         self.written = 0
         self._out: Any
         if self.suffix == ".npy":
-            shape = (n_rows,) if len(columns) == 1 else (n_rows, len(columns))
-            self._out = np.lib.format.open_memmap(self.tmp, mode="w+", dtype=np.float64, shape=shape)
+            shape = (n_rows,) if self.vector else (n_rows, len(columns))
+            self._out = np.lib.format.open_memmap(self.tmp, mode="w+", dtype=self.dtype, shape=shape)
         elif self.suffix == ".csv":
             self._out = open(self.tmp, "w")
             self._out.write(",".join(columns) + "\n")
         else:
             import pyarrow as pa
 
-            self._schema = pa.schema([(c, pa.float64()) for c in columns])
+            self._schema = pa.schema([(c, pa.from_numpy_dtype(self.dtype)) for c in columns])
             self._out = _pyarrow().ParquetWriter(self.tmp, self._schema)
 
     def write(self, values: np.ndarray) -> None:
         values = values.reshape(values.shape[0], -1)
         if self.suffix == ".npy":
-            self._out[self.written:self.written + values.shape[0]] = values if values.shape[1] > 1 else values[:, 0]
+            self._out[self.written:self.written + values.shape[0]] = values[:, 0] if self.vector else values
         elif self.suffix == ".csv":
-            np.savetxt(self._out, values, delimiter=",", fmt="%.17g")
+            np.savetxt(self._out, values, delimiter=",", fmt="%d" if self.dtype.kind in "iu" else "%.17g")
         else:
             import pyarrow as pa
 

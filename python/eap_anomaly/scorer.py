@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from typing import Any, Dict, List, Literal, Optional, Union, overload
+from typing import Any, Dict, Iterator, List, Literal, Optional, Tuple, Union, overload
 
 import numpy as np
 from sklearn.base import BaseEstimator
@@ -18,7 +18,8 @@ from .geometry import bayesian_k
 from .persistence import PathLike, jsonable, read_archive, write_archive
 from .posterior import THRESHOLDS, check_prior, density, inverse_rarity, posterior_mean
 from .prior import PRIORS
-from .ssdo import Detector, fit_detector
+from .selection import TopSelection, check_min_quality, check_top
+from .ssdo import Detector, check_rows, fit_detector, semi_supervised_tags
 from .training_pass import TrainingPass
 
 CENTRES = ("all", "normals")
@@ -87,6 +88,9 @@ class EAPScorer(BaseEstimator):
 
     Quality is "higher = better auxiliary anomaly": realistic anomalies score highest, then
     unrealistic (off-manifold) ones, then indistinguishable ones that look normal.
+    :meth:`score_samples` gives each candidate's quality, :meth:`score` the mean over a set
+    (scikit-learn's names), :meth:`select` the best rows. A semi-supervised estimator: ``fit``
+    needs binary labels (scikit-learn tags say so; it is not a classifier).
 
     Parameters
     ----------
@@ -167,6 +171,7 @@ class EAPScorer(BaseEstimator):
         X : (n, d) float32/float64; y : labels 1/+1 = anomaly, 0/-1 = normal.
         """
         X = check_matrix(X, "X")
+        check_rows(X)
         anomaly = check_labels(y, X.shape[0])
         self._check_params()
         threads = check_n_jobs(self.n_jobs)
@@ -252,12 +257,12 @@ class EAPScorer(BaseEstimator):
         return fitted
 
     @overload
-    def score(self, Z: Any, return_details: Literal[False] = ...) -> np.ndarray: ...
+    def score_samples(self, Z: Any, return_details: Literal[False] = ...) -> np.ndarray: ...
 
     @overload
-    def score(self, Z: Any, return_details: Literal[True]) -> EAPResult: ...
+    def score_samples(self, Z: Any, return_details: Literal[True]) -> EAPResult: ...
 
-    def score(self, Z: Any, return_details: bool = False) -> Union[np.ndarray, EAPResult]:
+    def score_samples(self, Z: Any, return_details: bool = False) -> Union[np.ndarray, EAPResult]:
         """Quality (EAP) of each candidate row of Z, float64 (l,); higher = better.
 
         Candidates are processed ``chunk_size`` rows at a time, each chunk in one fused pass of
@@ -268,25 +273,85 @@ class EAPScorer(BaseEstimator):
         check_is_fitted(self, "rounds_")
         return self._score(check_candidates(Z, "Z", self.n_features_in_, self.dtype_), return_details, "Z")
 
+    def score(self, Z: Any, y: Any = None) -> float:
+        """Mean quality of the set of candidates Z, a float (higher = better set of auxiliary
+        anomalies): scikit-learn's ``score``, whose per-row values are :meth:`score_samples`.
+
+        ``y`` is ignored (candidates have no labels; scikit-learn passes one). Streams Z chunk by
+        chunk like :meth:`score_samples`; the chunks' sums are added in order, so the value
+        does not depend on the thread count. Z with no rows raises ``ValueError``.
+        """
+        check_is_fitted(self, "rounds_")
+        rows = check_candidates(Z, "Z", self.n_features_in_, self.dtype_)
+        if rows.shape[0] == 0:
+            raise ValueError(f"Z must have at least one row to average, got shape {rows.shape}")
+        total = 0.0
+        for _, _, (quality,) in self._chunks(rows, 1, "Z"):
+            total += float(quality.sum())
+        return total / int(rows.shape[0])
+
+    def __sklearn_tags__(self) -> Any:
+        return semi_supervised_tags(super().__sklearn_tags__())
+
     def _score(self, rows: np.ndarray, return_details: bool, name: str) -> Union[np.ndarray, EAPResult]:
-        """:meth:`score` of candidates accepted by ``check_candidates``; each chunk's values are
+        """:meth:`score_samples` of candidates accepted by ``check_candidates``; each chunk's values are
         checked as it is read, errors naming the caller's argument ``name``."""
-        chunk = self._chunk_rows()
-        threads = check_n_jobs(self.n_jobs)
-        l = rows.shape[0]
         fields = ("quality", "p_anomaly", "density", "rarity")[:4 if return_details else 1]
-        out = {field: np.empty(l) for field in fields}
-        for start in range(0, l, chunk):
-            block = check_chunk(rows[start:start + chunk], name, self.dtype_)
-            parts = [self._score_round(r, block, threads) for r in self.rounds_]
-            for i, field in enumerate(fields):
-                out[field][start:start + chunk] = np.mean([p[i] for p in parts], axis=0)
+        out = {field: np.empty(rows.shape[0]) for field in fields}
+        for start, stop, values in self._chunks(rows, len(fields), name):
+            for field, value in zip(fields, values):
+                out[field][start:stop] = value
         if not return_details:
             return out["quality"]
         bagged = len(self.rounds_) > 1
         ks = np.array([r.k for r in self.rounds_])
         lams = np.array([r.detector.threshold for r in self.rounds_])
         return EAPResult(**out, k=ks if bagged else int(ks[0]), threshold=lams if bagged else float(lams[0]))
+
+    def _chunks(self, rows: np.ndarray, n_fields: int, name: str) -> Iterator[Tuple[int, int, List[np.ndarray]]]:
+        """(start, stop, [quality, p_anomaly, density, rarity][:n_fields]) per chunk of the
+        candidates ``rows`` (accepted by ``check_candidates``), means over rounds."""
+        chunk = self._chunk_rows()
+        threads = check_n_jobs(self.n_jobs)
+        for start in range(0, rows.shape[0], chunk):
+            block = check_chunk(rows[start:start + chunk], name, self.dtype_)
+            parts = [self._score_round(r, block, threads) for r in self.rounds_]
+            yield start, start + block.shape[0], [np.mean([p[i] for p in parts], axis=0)
+                                                  for i in range(n_fields)]
+
+    def select(self, Z: Any, top: Union[int, float, None] = None, *,
+               min_quality: Optional[float] = None) -> np.ndarray:
+        """Row indices of the best candidates of Z, best first (higher quality = better).
+
+        Parameters
+        ----------
+        Z : (l, d) array of candidates (a memory-mapped ``.npy`` is welcome)
+            Same dtype policy as :meth:`score_samples`.
+        top : int >= 1, float in (0, 1], or None
+            An int is a count of rows (all rows when it exceeds l); a float is a fraction of the
+            l rows: the nearest integer to ``top * l`` (halves up), at least one.
+        min_quality : float or None
+            Keep only rows whose quality is at or above it. Alone, every such row is returned.
+
+        Returns
+        -------
+        indices : int64 (n_selected,), in descending quality; ties go to the lower row index, so
+            the result is deterministic.
+
+        Candidates are scored chunk by chunk (as :meth:`score_samples`) and merged into a running
+        partial selection of at most ``top`` rows, so memory is O(top + chunk_size): the l
+        scores are never held at once (with ``min_quality`` alone, the rows kept are).
+        """
+        check_is_fitted(self, "rounds_")
+        rows = check_candidates(Z, "Z", self.n_features_in_, self.dtype_)
+        count = check_top(top, rows.shape[0])
+        threshold = check_min_quality(min_quality)
+        if count is None and threshold is None:
+            raise ValueError("select needs top (a count or a fraction of the rows), min_quality, or both")
+        kept = TopSelection(count, threshold)
+        for _, _, (quality,) in self._chunks(rows, 1, "Z"):
+            kept.add(quality)
+        return kept.result()[0]
 
     def _score_round(self, r: _Round, block: np.ndarray, threads: int) -> List[np.ndarray]:
         assert r.training is not None  # built at fit, load and unpickling time
@@ -379,8 +444,9 @@ def score_auxiliary(X_train: Any, y_train: Any, X_aux: Any, *, centres: str = "a
                     n_jobs: Optional[int] = None, prior: str = "native",
                     return_details: bool = False) -> Union[np.ndarray, EAPResult]:
     """Quality of each auxiliary anomaly (EAP), higher = better: one call of
-    ``EAPScorer(...).fit(X_train, y_train).score(X_aux)``. See :class:`EAPScorer`."""
+    ``EAPScorer(...).fit(X_train, y_train).score_samples(X_aux)``. See :class:`EAPScorer`."""
     X = check_matrix(X_train, "X_train")
+    check_rows(X, "X_train")
     y = check_labels(y_train, X.shape[0], "y_train", "X_train").astype(np.int64)
     # Shape and dtype of the candidates are checked before the fit; their values chunk by chunk.
     Z = check_candidates(X_aux, "X_aux", X.shape[1], X.dtype)

@@ -102,6 +102,24 @@ def fit_detector(X: np.ndarray, Xs: np.ndarray, anomaly: np.ndarray, scale: floa
     return detector, training, f, rarity
 
 
+def check_rows(X: np.ndarray, name: str = "X") -> None:
+    """Training data needs two rows (a neighbour, a normal and an anomaly at the very least)."""
+    if X.shape[0] < 2:
+        raise ValueError(f"{name} must have at least 2 rows, got n_samples = {X.shape[0]}")
+
+
+def semi_supervised_tags(tags: Any) -> Any:
+    """scikit-learn (>= 1.6) tags of a semi-supervised anomaly detector: it needs labels y, and
+    they are binary (1 = anomaly, 0 = normal, or +1/-1). It is neither a classifier (no
+    ``predict``) nor an unsupervised outlier detector (its ``fit`` takes y)."""
+    from sklearn.utils import ClassifierTags
+
+    tags.target_tags.required = True
+    tags.target_tags.single_output = True
+    tags.classifier_tags = ClassifierTags(multi_class=False, multi_label=False, poor_score=True)
+    return tags
+
+
 class SSDO(BaseEstimator):
     """Semi-supervised anomaly detector SSDO (Vercruyssen et al., ICDM 2018).
 
@@ -164,9 +182,8 @@ class SSDO(BaseEstimator):
     def fit(self, X: Any, y: Any) -> "SSDO":
         """Fit on training points X (n x d) with labels y (1/+1 = anomaly, 0/-1 = normal)."""
         X = check_matrix(X, "X")
+        check_rows(X)
         anomaly = check_labels(y, X.shape[0])
-        if X.shape[0] < 2:
-            raise ValueError(f"X must have at least 2 rows, got {X.shape[0]}")
         k = check_int(self.k, "k", low=1)
         alpha = check_float(self.alpha, "alpha", low=0.0, high=np.inf, high_open=True)
         n_estimators = check_int(self.n_estimators, "n_estimators", low=1)
@@ -182,6 +199,9 @@ class SSDO(BaseEstimator):
         self.n_anomalies_ = int(anomaly.sum())
         self.n_features_in_ = X.shape[1]
         return self
+
+    def __sklearn_tags__(self) -> Any:
+        return semi_supervised_tags(super().__sklearn_tags__())
 
     def __getstate__(self) -> Dict[str, Any]:
         state: Dict[str, Any] = dict(super().__getstate__())

@@ -39,7 +39,7 @@ def quality_scores(scorer: EAPScorer, X_train: np.ndarray, Z: np.ndarray,
         raise ValueError(f"y_train is needed by {valuation}")
     out: Dict[str, np.ndarray] = {}
     if {"EAP", "P_x", "P_y|x", "P_y|x + n*P_x"} & set(methods):
-        details = scorer.score(Z, return_details=True)
+        details = scorer.score_samples(Z, return_details=True)
         combined: np.ndarray = X_train.shape[0] * details.density + details.p_anomaly
         derived = {"EAP": details.quality, "P_x": details.density, "P_y|x": details.p_anomaly,
                    "P_y|x + n*P_x": combined}
