@@ -3,14 +3,17 @@
 // last line of defence and raise ValueError too.
 #include <pybind11/numpy.h>
 #include <pybind11/pybind11.h>
+#include <pybind11/stl.h>
 
 #include <cstdint>
 #include <memory>
 #include <string>
 #include <vector>
 
+#include "eap/exp2.hpp"
 #include "eap/forest.hpp"
 #include "eap/forest_build.hpp"
+#include "eap/isa.hpp"
 #include "eap/khat.hpp"
 #include "eap/knn_radii.hpp"
 #include "eap/training_pass.hpp"
@@ -187,6 +190,27 @@ py::tuple build_isolation_forest(const Array<float>& X, std::int64_t n_estimator
                           to_array(nodes.leaf_value));
 }
 
+template <class T>
+py::array_t<T> exp2_negative(const Array<T>& x) {
+    if (x.ndim() != 1) throw py::value_error("x must be 1-D");
+    py::array_t<T> out(x.shape(0));
+    eap::exp2_negative(x.data(), static_cast<std::size_t>(x.shape(0)), out.mutable_data());
+    return out;
+}
+
+void set_isa(const std::string& name) {
+    if (name == "auto")
+        eap::force_isa_auto();
+    else
+        eap::force_isa(eap::isa_from_name(name));
+}
+
+std::vector<std::string> supported_isas() {
+    std::vector<std::string> names;
+    for (eap::Isa isa : eap::supported_isas()) names.emplace_back(eap::isa_name(isa));
+    return names;
+}
+
 bool has_openmp() {
 #ifdef _OPENMP
     return true;
@@ -215,4 +239,14 @@ PYBIND11_MODULE(_core, m) {
           "Forest built on the float32 rows of X, a pure function of (X, n_estimators, "
           "max_samples, seed).");
     m.def("has_openmp", &has_openmp, "Whether the core was built with OpenMP.");
+    // Private hooks for tests and benchmarks.
+    m.def("_exp2_negative", &exp2_negative<float>, py::arg("x").noconvert(),
+          "2^x for x in [-70, 0] as the float32 kernel computes it.");
+    m.def("_exp2_negative", &exp2_negative<double>, py::arg("x").noconvert(),
+          "2^x for x in [-70, 0] as the float64 kernel computes it.");
+    m.def("_isa", [] { return std::string(eap::isa_name(eap::active_isa())); },
+          "Instruction set the vector kernels run on.");
+    m.def("_set_isa", &set_isa, py::arg("name"),
+          "Force 'baseline', 'avx2' or 'avx512' (ValueError if the CPU lacks it), or 'auto'.");
+    m.def("_supported_isas", &supported_isas, "Instruction sets this CPU runs.");
 }

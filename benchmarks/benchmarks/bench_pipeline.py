@@ -1,9 +1,13 @@
-"""asv: SSDO, the fitted scorer and score_auxiliary (SPEC sections 4-7)."""
+"""asv: SSDO, the fitted scorer, the scoring pass per instruction set and score_auxiliary (SPEC
+sections 4-7)."""
+
+import time
 
 import numpy as np
 from sklearn.metrics import roc_auc_score
 
 import eap_anomaly as eap
+from eap_anomaly import _core
 
 from .common import candidates, training_data
 
@@ -49,6 +53,38 @@ class Scorer:
 
     def peakmem_score(self, fitted, n, d, dtype, n_jobs):
         self.scorer.score_samples(self.Z)
+
+
+class ScoringPass:
+    """The fused scoring pass alone (kernel sums and rarity), one thread, under each instruction
+    set (forced with the core's private switch; results are the same bits on all of them)."""
+
+    params = (["baseline", "avx2", "avx512"], [8, 64], ["float32", "float64"])
+    param_names = ["isa", "d", "dtype"]
+    n, l = 4000, 20000
+
+    def setup(self, isa, d, dtype):
+        if isa not in _core._supported_isas():
+            raise NotImplementedError(f"this CPU lacks {isa}")
+        _core._set_isa(isa)
+        X, y = training_data(self.n, d, np.dtype(dtype))
+        self.Z, _ = candidates(self.l, d, np.dtype(dtype))
+        make = _core.TrainingPassF32 if dtype == "float32" else _core.TrainingPassF64
+        tau = 1e-5 if dtype == "float32" else 1e-9
+        self.index = make(X, y.astype(np.uint8), np.full(self.n, np.sqrt(2.0 * d)), tau, 1.0)
+
+    def teardown(self, isa, d, dtype):
+        _core._set_isa("auto")
+
+    def time_score(self, isa, d, dtype):
+        self.index.score(self.Z, 1)
+
+    def track_pairs_per_second_per_core(self, isa, d, dtype):
+        start = time.perf_counter()
+        self.index.score(self.Z, 1)
+        return self.n * self.l / (time.perf_counter() - start)
+
+    track_pairs_per_second_per_core.unit = "pairs/s"
 
 
 class ScoreAuxiliary:

@@ -3,6 +3,9 @@
 // smallest radius among the balls holding it wins.
 #pragma once
 
+#include <cmath>
+#include <limits>
+
 #include "eap/simd.hpp"
 
 namespace eap {
@@ -12,10 +15,32 @@ inline double ball_threshold(double radius, double tau) {
     return r * r;
 }
 
-// best, updated with one ball; V is double or a vector of doubles (lane-wise, same result).
-template <class V>
-EAP_ALWAYS_INLINE V smallest_ball(V d2, V threshold, V radius, V best) {
-    return (d2 < threshold) & (radius < best) ? radius : best;
+// The threshold in T that decides exactly as the double one for every squared distance
+// computed in T: for float, the smallest float t >= threshold. Proof: if the threshold is a
+// float, t equals it. Otherwise, for a float d2, d2 < threshold implies d2 <= the largest float
+// below the threshold, which is below t; and d2 < t implies d2 <= the float before t, which is
+// below the threshold since t is the smallest float above it. (+inf stays +inf.)
+template <class T>
+T ball_threshold_as(double threshold);
+
+template <>
+inline double ball_threshold_as<double>(double threshold) {
+    return threshold;
+}
+
+template <>
+inline float ball_threshold_as<float>(double threshold) {
+    const float t = static_cast<float>(threshold);
+    const float above = std::nextafter(t, std::numeric_limits<float>::infinity());
+    return static_cast<double>(t) < threshold ? above : t;
+}
+
+// best, updated with one ball; scalars or vectors (lane-wise, the same result). key orders the
+// balls as their radii do.
+template <class D, class K>
+EAP_ALWAYS_INLINE K smallest_ball(D d2, D threshold, K key, K best) {
+    const K smaller = key < best ? key : best;  // two selects on comparisons: mask registers
+    return d2 < threshold ? smaller : best;
 }
 
 }  // namespace eap

@@ -38,7 +38,7 @@ IsolationForestPaths::IsolationForestPaths(std::vector<std::int64_t> root,
 }
 
 void IsolationForestPaths::depths(const float* Z, std::size_t l, int n_threads, double* out) const {
-    parallel_for_rows(l, 256, n_threads, [] { return 0; }, [&](int&, std::size_t i0, std::size_t i1) {
+    const auto rows = [&](int&, std::size_t i0, std::size_t i1) {
         std::fill(out + i0, out + i1, 0.0);
         for (std::int64_t root : root_) {  // tree-major: one tree's nodes stay in cache
             for (std::size_t i = i0; i < i1; ++i) {
@@ -50,7 +50,8 @@ void IsolationForestPaths::depths(const float* Z, std::size_t l, int n_threads, 
                 out[i] += leaf_value_[node];
             }
         }
-    });
+    };
+    parallel_for_rows(l, 256, n_threads, [] { return 0; }, rows);
 }
 
 }  // namespace eap

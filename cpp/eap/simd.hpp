@@ -1,14 +1,19 @@
-// Portable SIMD helpers: GCC/Clang vector extensions (lowered to AVX2 in the target clones and
-// to SSE2 otherwise), and the run-time dispatch attribute. Every operation is plain IEEE
-// arithmetic, so a clone's results equal the baseline's bit for bit.
+// Portable SIMD: GCC/Clang vector extensions of B bytes (16 baseline, 32 AVX2, 64 AVX-512; see
+// isa.hpp), one value at a time with other compilers. Kernels are templates over the width that
+// use plain IEEE operations only (no FMA: -ffp-contract=off), so every width computes each lane
+// exactly as the scalar code would: the instruction set changes the speed, never the bits.
 #pragma once
 
 #include <cstdint>
+#include <cstring>
 
-#if defined(__GNUC__) && defined(__x86_64__) && defined(__linux__) && !defined(EAP_NO_DISPATCH)
-#define EAP_TARGET_CLONES __attribute__((target_clones("avx2", "default")))
+#if defined(__GNUC__) && defined(__x86_64__) && !defined(EAP_NO_DISPATCH)
+#define EAP_X86_DISPATCH 1
+#define EAP_TARGET_AVX2 __attribute__((target("avx2")))
+#define EAP_TARGET_AVX512 __attribute__((target("avx512f")))
 #else
-#define EAP_TARGET_CLONES
+#define EAP_TARGET_AVX2
+#define EAP_TARGET_AVX512
 #endif
 
 #if defined(__GNUC__)
@@ -20,60 +25,65 @@
 
 namespace eap {
 
-#if defined(EAP_VECTOR_EXTENSIONS)
 template <class T>
-struct Vec {
-    typedef T type __attribute__((vector_size(32)));
-    // Same vector, element alignment only: loads and stores through it may be unaligned.
-    typedef T unaligned __attribute__((vector_size(32), aligned(alignof(T))));
+struct IntOf;
+template <>
+struct IntOf<float> {
+    using U = std::uint32_t;
+    using I = std::int32_t;
+};
+template <>
+struct IntOf<double> {
+    using U = std::uint64_t;
+    using I = std::int64_t;
 };
 
-template <class T>
-EAP_ALWAYS_INLINE typename Vec<T>::type load(const T* p) {
-    return *reinterpret_cast<const typename Vec<T>::unaligned*>(p);
-}
-
-template <class T>
-EAP_ALWAYS_INLINE void store(T* p, typename Vec<T>::type v) {
-    *reinterpret_cast<typename Vec<T>::unaligned*>(p) = v;
-}
-using V4d = Vec<double>::type;
-typedef float V4f __attribute__((vector_size(16), aligned(alignof(float))));
-
-// Four consecutive values as doubles (exact for float).
-EAP_ALWAYS_INLINE V4d load_as_double(const double* p) { return load(p); }
-EAP_ALWAYS_INLINE V4d load_as_double(const float* p) {
-    return __builtin_convertvector(*reinterpret_cast<const V4f*>(p), V4d);
-}
-typedef std::int64_t V4i __attribute__((vector_size(32)));
-
-// 2^x for x in [-70, 0], relative error below 2e-16: x = n + f with n = round(x), then a
-// degree-12 Taylor polynomial of e^(f ln 2) on |f| <= 1/2 and 2^n built from its exponent bits.
-EAP_ALWAYS_INLINE V4d exp2_negative(V4d x) {
-    const V4d shifter = V4d{} + 0x1.8p52;
-    const V4d t = x + shifter;  // rounds x to an integer held in the low mantissa bits
-    const V4d n = t - shifter;
-    const V4d y = (x - n) * 0.6931471805599453;  // f ln 2, |y| <= 0.347
-    V4d p = V4d{} + 1.0 / 479001600.0;           // 1/12!
-    p = p * y + 1.0 / 39916800.0;
-    p = p * y + 1.0 / 3628800.0;
-    p = p * y + 1.0 / 362880.0;
-    p = p * y + 1.0 / 40320.0;
-    p = p * y + 1.0 / 5040.0;
-    p = p * y + 1.0 / 720.0;
-    p = p * y + 1.0 / 120.0;
-    p = p * y + 1.0 / 24.0;
-    p = p * y + 1.0 / 6.0;
-    p = p * y + 0.5;
-    p = p * y + 1.0;
-    p = p * y + 1.0;
-    V4i bits;
-    __builtin_memcpy(&bits, &t, sizeof(bits));
-    const V4i scale_bits = (bits + 1023) << 52;
-    V4d scale;
-    __builtin_memcpy(&scale, &scale_bits, sizeof(scale));
-    return p * scale;
-}
+// V: B bytes of T; U, I: unsigned and signed integers in the same lanes (bits, masks, keys).
+template <class T, int B>
+struct Simd {
+#if defined(EAP_VECTOR_EXTENSIONS)
+    typedef T V __attribute__((vector_size(B)));
+    typedef typename IntOf<T>::U U __attribute__((vector_size(B)));
+    typedef typename IntOf<T>::I I __attribute__((vector_size(B)));
+    static constexpr int L = B / static_cast<int>(sizeof(T));
+#else
+    using V = T;
+    using U = typename IntOf<T>::U;
+    using I = typename IntOf<T>::I;
+    static constexpr int L = 1;
 #endif
+};
+
+// Unaligned loads and stores; memcpy compiles to one vector move.
+template <class V, class T>
+EAP_ALWAYS_INLINE V load(const T* p) {
+    V v;
+    std::memcpy(&v, p, sizeof v);
+    return v;
+}
+
+template <class T, class V>
+EAP_ALWAYS_INLINE void store(T* p, V v) {
+    std::memcpy(p, &v, sizeof v);
+}
+
+template <class To, class From>
+EAP_ALWAYS_INLINE To bit_cast(From from) {
+    static_assert(sizeof(To) == sizeof(From), "bit_cast needs equal sizes");
+    To to;
+    std::memcpy(&to, &from, sizeof to);
+    return to;
+}
+
+// s in every lane, exactly (-0 included). GCC builds a 64-byte vector from a scalar lane by
+// lane unless told that it is a broadcast of lane 0.
+template <class V, class S>
+EAP_ALWAYS_INLINE V splat(S s) {
+#if defined(EAP_VECTOR_EXTENSIONS) && !defined(__clang__)
+    return __builtin_shuffle(V{s}, decltype(V{} < V{}){});
+#else
+    return s - V{};
+#endif
+}
 
 }  // namespace eap

@@ -5,83 +5,195 @@
 #include <limits>
 
 #include "eap/ball.hpp"
+#include "eap/distance_tile.hpp"
+#include "eap/exp2.hpp"
+#include "eap/isa.hpp"
 #include "eap/parallel.hpp"
-#include "eap/simd.hpp"
 
 namespace eap {
+
+// Error of the float32 kernel sums against exact sums of 2^-(d2/eta^2) over the same computed
+// squared distances d2 (tests/test_kernel_precision.py), relative, below
+//   1.9e-7  per term: exp2 (exp2.hpp), with (d2/eta^2) passed to it as hi + lo exact to 2^-24;
+// + 4.2e-7  the float partial sum of kGroupPanels = 8 positive terms per lane, (8 - 1) 2^-24;
+// + 1e-15   the float64 sums of the partials (n / 128 terms per lane);
+// = 6.1e-7 < 1e-6. float64 data: exp2 within 4.3e-16 of 2^x for the rounded product x.
 
 namespace {
 // (d / eta)^2 above which 2^-(d/eta)^2 < 2^-60: 7.75^2.
 constexpr double kCutRatio2 = 7.75 * 7.75;
 // Query rows per micro-tile and per parallel work item.
 constexpr std::size_t kTileRows = 6, kItemRows = 48;
-constexpr double kInf = std::numeric_limits<double>::infinity();
+// Panels per partial sum in T, carried into the float64 sums after each group.
+constexpr std::size_t kGroupPanels = 8;
 
-// Adds one panel's kernel terms and ball tests for nr query rows into per-lane accumulators
-// pos/neg/best[r * W + j]. Terms beyond the cut-off (and padding) add exactly +0.
+// 2^-(d2/eta^2), 0 beyond the cut-off. q = min(d2, cut2) 2^s is exact where it matters (where
+// it underflows, 2^-x rounds to 1 anyway) and below 61; q = a + b with a its top 12 significant
+// bits, so that a * scale_hi and b * scale_hi are exact (12-bit scale_hi): hi + lo is
+// q * scale to 2^-24 relative, where one float product would err by up to 60 * 2^-24 in x.
+template <int B>
+EAP_ALWAYS_INLINE typename Simd<float, B>::V kernel_weight(typename Simd<float, B>::V d2,
+                                                           const TrainingPass<float>::Kernel& k) {
+    using V = typename Simd<float, B>::V;
+    using U = typename Simd<float, B>::U;
+    const V cut = splat<V>(k.cut2);
+    const V q = (d2 < cut ? d2 : cut) * k.pow2;
+    const V a = bit_cast<V>(bit_cast<U>(q) & 0xFFFFF000u);
+    const V hi = a * k.scale_hi;
+    const V lo = (q - a) * k.scale_hi + q * k.scale_lo;
+    return d2 <= cut ? exp2_negative<B>(hi, lo) : V{};
+}
+
+template <int B>
+EAP_ALWAYS_INLINE typename Simd<double, B>::V kernel_weight(typename Simd<double, B>::V d2,
+                                                            const TrainingPass<double>::Kernel& k) {
+    using V = typename Simd<double, B>::V;
+    const V cut = splat<V>(k.cut2);
+    return d2 <= cut ? exp2_negative<B>((d2 < cut ? d2 : cut) * k.scale_hi) : V{};
+}
+
+// scale = -1/eta^2, finite (only d2 = 0 passes a cut-off that underflows to 0, and 0 * scale
+// must stay 0). float: scale = 2^-s (scale_hi + scale_lo) with 2^s a float, so that any eta
+// works; x = d2 / eta^2 <= 60.06 (up to the rounding of a subnormal cut2, at most 121).
 template <class T>
-EAP_ALWAYS_INLINE void accumulate(const T* tile, std::size_t nr, const double* positive,
-                                  const double* negative, const double* threshold,
-                                  const double* radius, double inv_eta2, double cut2, double* pos,
-                                  double* neg, double* best) {
-    constexpr std::size_t W = PackedPoints<T>::W;
-#if defined(EAP_VECTOR_EXTENSIONS)
-    constexpr std::size_t NV = W / 4;
-    for (std::size_t r = 0; r < nr; ++r) {
-        for (std::size_t v = 0; v < NV; ++v) {
-            const std::size_t j = v * 4;
-            const V4d d2 = load_as_double(tile + r * W + j);
-            const V4d a = load(positive + j), b = load(negative + j);
-            const V4d thr = load(threshold + j), rad = load(radius + j);
-            const V4d m = load(best + r * W + j);
-            const V4d x = d2 > 0.0 ? -d2 * inv_eta2 : V4d{};  // 0 * inf (tiny eta) must stay 0
-            const V4d w = d2 <= cut2 ? exp2_negative(x < -70.0 ? V4d{} - 70.0 : x) : V4d{};
-            store(pos + r * W + j, load(pos + r * W + j) + w * a);
-            store(neg + r * W + j, load(neg + r * W + j) + w * b);
-            store(best + r * W + j, smallest_ball(d2, thr, rad, m));
-        }
-    }
-#else
-    for (std::size_t r = 0; r < nr; ++r) {
-        for (std::size_t j = 0; j < W; ++j) {
-            const double d2 = tile[r * W + j];
-            const double w = d2 <= cut2 ? (d2 > 0.0 ? std::exp2(-d2 * inv_eta2) : 1.0) : 0.0;
-            pos[r * W + j] += w * positive[j];
-            neg[r * W + j] += w * negative[j];
-            best[r * W + j] = smallest_ball(d2, threshold[j], radius[j], best[r * W + j]);
-        }
-    }
-#endif
+typename TrainingPass<T>::Kernel make_kernel(double eta);
+
+template <>
+TrainingPass<double>::Kernel make_kernel<double>(double eta) {
+    const double scale = std::max(-1.0 / (eta * eta), -std::numeric_limits<double>::max());
+    return {scale, 0.0, 1.0, kCutRatio2 * eta * eta};
 }
 
-EAP_TARGET_CLONES void accumulate_panel(const float* tile, std::size_t nr, const double* positive,
-                                        const double* negative, const double* threshold,
-                                        const double* radius, double inv_eta2, double cut2,
-                                        double* pos, double* neg, double* best) {
-    accumulate(tile, nr, positive, negative, threshold, radius, inv_eta2, cut2, pos, neg, best);
-}
-
-EAP_TARGET_CLONES void accumulate_panel(const double* tile, std::size_t nr, const double* positive,
-                                        const double* negative, const double* threshold,
-                                        const double* radius, double inv_eta2, double cut2,
-                                        double* pos, double* neg, double* best) {
-    accumulate(tile, nr, positive, negative, threshold, radius, inv_eta2, cut2, pos, neg, best);
+template <>
+TrainingPass<float>::Kernel make_kernel<float>(double eta) {
+    constexpr double kFloatMax = std::numeric_limits<float>::max();
+    const double scale = -1.0 / (eta * eta);
+    const int s = std::clamp(std::ilogb(std::max(-scale, 0x1p-1000)), -126, 127);
+    const double rest = std::max(std::ldexp(scale, -s), -kFloatMax);
+    const auto top12 = bit_cast<std::uint32_t>(static_cast<float>(rest)) & 0xFFFFF000u;
+    const float hi = bit_cast<float>(top12);
+    return {hi, static_cast<float>(rest - hi), std::ldexp(1.0f, s),
+            static_cast<float>(std::min(kCutRatio2 * eta * eta, kFloatMax))};
 }
 
 template <class T>
 typename TrainingPass<T>::Lanes make_lanes(const std::uint8_t* is_anomaly, const double* radius,
-                                            std::size_t n, std::size_t padded, double tau) {
-    typename TrainingPass<T>::Lanes lanes{std::vector<double>(padded, 0.0),
-                                           std::vector<double>(padded, 0.0),
-                                           std::vector<double>(padded, -1.0),
-                                           std::vector<double>(padded, 0.0)};
+                                           std::size_t n, std::size_t padded, double tau,
+                                           const std::vector<double>& radius_of_key) {
+    using Key = typename TrainingPass<T>::Key;
+    constexpr Key kNone = std::numeric_limits<Key>::max();
+    typename TrainingPass<T>::Lanes lanes{std::vector<T>(padded, T(0)),
+                                          std::vector<T>(padded, T(0)),
+                                          std::vector<T>(padded, T(-1)),
+                                          std::vector<Key>(padded, kNone)};
     for (std::size_t j = 0; j < n; ++j) {
-        lanes.positive[j] = is_anomaly[j] ? 1.0 : 0.0;
-        lanes.negative[j] = is_anomaly[j] ? 0.0 : 1.0;
-        lanes.threshold[j] = ball_threshold(radius[j], tau);
-        lanes.radius[j] = radius[j];
+        lanes.positive[j] = is_anomaly[j] ? T(1) : T(0);
+        lanes.negative[j] = is_anomaly[j] ? T(0) : T(1);
+        lanes.threshold[j] = ball_threshold_as<T>(ball_threshold(radius[j], tau));
+        lanes.key[j] = static_cast<Key>(
+            std::lower_bound(radius_of_key.begin(), radius_of_key.end(), radius[j]) -
+            radius_of_key.begin());
     }
     return lanes;
+}
+
+std::vector<double> distinct_radii(const double* radius, std::size_t n) {
+    std::vector<double> sorted(radius, radius + n);
+    std::sort(sorted.begin(), sorted.end());
+    sorted.erase(std::unique(sorted.begin(), sorted.end()), sorted.end());
+    return sorted;
+}
+
+template <class T>
+struct Scratch {
+    std::vector<T> tile, part_pos, part_neg;   // per (row, lane): the current group's sums
+    std::vector<double> sum_pos, sum_neg;      // per (row, lane): the carried sums
+    std::vector<typename TrainingPass<T>::Key> best;
+};
+
+template <class T>
+struct View {
+    const PackedPoints<T>& packed;
+    const typename TrainingPass<T>::Lanes& lanes;
+    const std::vector<double>& radius_of_key;
+    typename TrainingPass<T>::Kernel kernel;
+    std::size_t d;
+};
+
+// Rows [i0, i1) of Z against every training panel, at vector width B.
+template <class T, int B>
+EAP_ALWAYS_INLINE void score_rows(const View<T>& v, const T* Z, std::size_t i0, std::size_t i1,
+                                  Scratch<T>& s, double* w_pos, double* w_neg, double* rarity) {
+    using Key = typename TrainingPass<T>::Key;
+    using V = typename Simd<T, B>::V;
+    using I = typename Simd<T, B>::I;
+    constexpr std::size_t W = PackedPoints<T>::W, L = Simd<T, B>::L;
+    constexpr Key kNone = std::numeric_limits<Key>::max();
+    const std::size_t rows = i1 - i0, n_panels = v.packed.n_panels();
+    std::fill(s.part_pos.begin(), s.part_pos.end(), T(0));
+    std::fill(s.part_neg.begin(), s.part_neg.end(), T(0));
+    std::fill(s.sum_pos.begin(), s.sum_pos.end(), 0.0);
+    std::fill(s.sum_neg.begin(), s.sum_neg.end(), 0.0);
+    std::fill(s.best.begin(), s.best.end(), kNone);
+    for (std::size_t p = 0; p < n_panels; ++p) {
+        for (std::size_t r0 = 0; r0 < rows; r0 += kTileRows) {
+            const std::size_t nr = std::min(kTileRows, rows - r0);
+            distance_tile<T, B>(Z + (i0 + r0) * v.d, nr, v.d, v.packed.panel(p), v.d,
+                                s.tile.data());
+            for (std::size_t j = 0; j < W; j += L) {
+                const std::size_t at = p * W + j;
+                const V a = load<V>(v.lanes.positive.data() + at);
+                const V b = load<V>(v.lanes.negative.data() + at);
+                const V threshold = load<V>(v.lanes.threshold.data() + at);
+                const I key = load<I>(v.lanes.key.data() + at);
+                for (std::size_t r = 0; r < nr; ++r) {
+                    const std::size_t o = (r0 + r) * W + j;
+                    const V d2 = load<V>(s.tile.data() + r * W + j);
+                    const V w = kernel_weight<B>(d2, v.kernel);
+                    store(s.part_pos.data() + o, load<V>(s.part_pos.data() + o) + w * a);
+                    store(s.part_neg.data() + o, load<V>(s.part_neg.data() + o) + w * b);
+                    store(s.best.data() + o,
+                          smallest_ball(d2, threshold, key, load<I>(s.best.data() + o)));
+                }
+            }
+        }
+        if ((p + 1) % kGroupPanels == 0 || p + 1 == n_panels) {
+            for (std::size_t o = 0; o < rows * W; ++o) {
+                s.sum_pos[o] += static_cast<double>(s.part_pos[o]);
+                s.sum_neg[o] += static_cast<double>(s.part_neg[o]);
+                s.part_pos[o] = T(0);
+                s.part_neg[o] = T(0);
+            }
+        }
+    }
+    for (std::size_t r = 0; r < rows; ++r) {
+        double pos = 0, neg = 0;
+        Key best = kNone;
+        for (std::size_t j = 0; j < W; ++j) {
+            pos += s.sum_pos[r * W + j];
+            neg += s.sum_neg[r * W + j];
+            best = std::min(best, s.best[r * W + j]);
+        }
+        w_pos[i0 + r] = pos;
+        w_neg[i0 + r] = neg;
+        rarity[i0 + r] = best == kNone ? 0.0 : v.radius_of_key[static_cast<std::size_t>(best)];
+    }
+}
+
+template <class T>
+void rows_baseline(const View<T>& v, const T* Z, std::size_t i0, std::size_t i1, Scratch<T>& s,
+                   double* w_pos, double* w_neg, double* rarity) {
+    score_rows<T, 16>(v, Z, i0, i1, s, w_pos, w_neg, rarity);
+}
+template <class T>
+EAP_TARGET_AVX2 void rows_avx2(const View<T>& v, const T* Z, std::size_t i0, std::size_t i1,
+                               Scratch<T>& s, double* w_pos, double* w_neg, double* rarity) {
+    score_rows<T, 32>(v, Z, i0, i1, s, w_pos, w_neg, rarity);
+}
+template <class T>
+EAP_TARGET_AVX512 void rows_avx512(const View<T>& v, const T* Z, std::size_t i0, std::size_t i1,
+                                   Scratch<T>& s, double* w_pos, double* w_neg, double* rarity) {
+    score_rows<T, 64>(v, Z, i0, i1, s, w_pos, w_neg, rarity);
 }
 
 }  // namespace
@@ -92,50 +204,25 @@ TrainingPass<T>::TrainingPass(const T* X, std::size_t n, std::size_t d,
                               double eta)
     : d_(d),
       packed_(X, n, d),
-      lanes_(make_lanes<T>(is_anomaly, radius, n, packed_.n_panels() * W, tau)),
-      inv_eta2_(1.0 / (eta * eta)),
-      cut2_(kCutRatio2 * eta * eta) {}
+      radius_of_key_(distinct_radii(radius, n)),
+      lanes_(make_lanes<T>(is_anomaly, radius, n, packed_.n_panels() * W, tau, radius_of_key_)),
+      kernel_(make_kernel<T>(eta)) {}
 
 template <class T>
 void TrainingPass<T>::score(const T* Z, std::size_t l, int n_threads, double* w_pos,
-                             double* w_neg, double* rarity) const {
-    struct Scratch {
-        std::vector<T> tile;
-        std::vector<double> pos, neg, best;
-    };
+                            double* w_neg, double* rarity) const {
+    const View<T> view{packed_, lanes_, radius_of_key_, kernel_, d_};
+    const auto rows = for_isa(rows_baseline<T>, rows_avx2<T>, rows_avx512<T>);
     parallel_for_rows(
         l, kItemRows, n_threads,
         [] {
-            return Scratch{std::vector<T>(kTileRows * W), std::vector<double>(kItemRows * W),
-                           std::vector<double>(kItemRows * W), std::vector<double>(kItemRows * W)};
+            const std::size_t m = kItemRows * W;
+            return Scratch<T>{std::vector<T>(kTileRows * W), std::vector<T>(m), std::vector<T>(m),
+                              std::vector<double>(m), std::vector<double>(m),
+                              std::vector<Key>(m)};
         },
-        [&](Scratch& s, std::size_t i0, std::size_t i1) {
-            std::fill(s.pos.begin(), s.pos.end(), 0.0);
-            std::fill(s.neg.begin(), s.neg.end(), 0.0);
-            std::fill(s.best.begin(), s.best.end(), kInf);
-            for (std::size_t p = 0; p < packed_.n_panels(); ++p) {
-                const std::size_t j0 = p * W;
-                for (std::size_t r0 = i0; r0 < i1; r0 += kTileRows) {
-                    const std::size_t nr = std::min(kTileRows, i1 - r0), o = (r0 - i0) * W;
-                    panel_sq_dists(Z + r0 * d_, nr, d_, packed_.panel(p), d_, s.tile.data());
-                    accumulate_panel(s.tile.data(), nr, lanes_.positive.data() + j0,
-                                     lanes_.negative.data() + j0, lanes_.threshold.data() + j0,
-                                     lanes_.radius.data() + j0, inv_eta2_, cut2_, s.pos.data() + o,
-                                     s.neg.data() + o, s.best.data() + o);
-                }
-            }
-            for (std::size_t i = i0; i < i1; ++i) {
-                const std::size_t o = (i - i0) * W;
-                double pos = 0, neg = 0, best = kInf;
-                for (std::size_t j = 0; j < W; ++j) {
-                    pos += s.pos[o + j];
-                    neg += s.neg[o + j];
-                    best = std::min(best, s.best[o + j]);
-                }
-                w_pos[i] = pos;
-                w_neg[i] = neg;
-                rarity[i] = best < kInf ? best : 0.0;
-            }
+        [&](Scratch<T>& s, std::size_t i0, std::size_t i1) {
+            rows(view, Z, i0, i1, s, w_pos, w_neg, rarity);
         });
 }
 

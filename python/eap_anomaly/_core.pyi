@@ -1,7 +1,7 @@
 """Type stub of the compiled core. Inputs must be C-contiguous and of matching dtype; the
 Python layer (eap_anomaly.geometry, ...) validates them first."""
 
-from typing import overload
+from typing import TypeVar, overload
 
 import numpy as np
 import numpy.typing as npt
@@ -9,6 +9,7 @@ import numpy.typing as npt
 _F32 = npt.NDArray[np.float32]
 _F64 = npt.NDArray[np.float64]
 _I64 = npt.NDArray[np.int64]
+_Float = TypeVar("_Float", np.float32, np.float64)
 
 @overload
 def knn_radii(C: _F32, k: int, n_threads: int) -> _F64: ...
@@ -25,6 +26,12 @@ def cover_ranks(C: _F64, A: _F64, anomaly_index: _I64, n_threads: int) -> _I64: 
 def build_isolation_forest(X: _F32, n_estimators: int, max_samples: int, seed: int,
                            n_threads: int) -> tuple[_I64, _I64, _I64, _I64, _F64, _F64]: ...
 def has_openmp() -> bool: ...
+
+# Private hooks for tests and benchmarks.
+def _exp2_negative(x: npt.NDArray[_Float]) -> npt.NDArray[_Float]: ...
+def _isa() -> str: ...
+def _set_isa(name: str) -> None: ...
+def _supported_isas() -> list[str]: ...
 
 class TrainingPassF32:
     def __init__(self, X: _F32, is_anomaly: npt.NDArray[np.uint8], radius: _F64, tau: float,
