@@ -13,6 +13,9 @@ from typing import Any, Dict
 import pytest
 
 sklearn = pytest.importorskip("sklearn")
+if tuple(int(part) for part in sklearn.__version__.split(".")[:2]) < (1, 6):
+    # tags (__sklearn_tags__) and expected_failed_checks are scikit-learn 1.6 API
+    pytest.skip("scikit-learn's estimator checks need scikit-learn >= 1.6", allow_module_level=True)
 from sklearn.utils.estimator_checks import parametrize_with_checks  # noqa: E402
 
 from eap_anomaly import SSDO, EAPScorer  # noqa: E402
