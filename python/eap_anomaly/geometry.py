@@ -33,8 +33,10 @@ def knn_radii(C: Any, k: int, n_jobs: Optional[int] = None) -> np.ndarray:
         integers are converted to float64.
     k : int
         Neighbour rank, ``1 <= k <= n_c - 1``. Duplicates count with multiplicity, so a centre
-        with at least k exact duplicates has radius 0. Any k is fast: whole distance rows are
-        computed in blocks and the k-th value is selected.
+        with at least k exact duplicates has radius 0. Any k is fast: a register-blocked
+        GEMM-expansion pass filters candidates under a proven rounding margin (a running list
+        per row for k <= 128, a sampled bracket over the row above), then the k-th value is
+        taken from exact sums of squared differences; low dimension and small k use a kd-tree.
     n_jobs : int or None
         Threads: None uses the OpenMP default (``OMP_NUM_THREADS``), -1 all CPUs.
         Results are identical for every thread count.
@@ -45,7 +47,8 @@ def knn_radii(C: Any, k: int, n_jobs: Optional[int] = None) -> np.ndarray:
 
     Notes
     -----
-    Time O(n_c^2 d), peak memory O(threads x 64 x n_c) besides a packed copy of C.
+    Time O(n_c^2 d). Peak memory: two n_c x d copies of C (filter coordinates and packed
+    panels) plus, per thread, at most 8 MiB of filter rows (large k) or candidate lists (small k).
     """
     C = check_matrix(C, "C")
     n = int(C.shape[0])
