@@ -18,19 +18,14 @@ distributed = pytest.importorskip("distributed")
 
 from eap_anomaly import EAPScorer  # noqa: E402
 from eap_anomaly.dask import score  # noqa: E402
+from helpers import labelled_data  # noqa: E402
 
 D = 4
 
 
 @pytest.fixture(scope="module")
 def data():
-    rng = np.random.default_rng(3)
-    y = (rng.random(600) < 0.08).astype(int)
-    X = rng.normal(size=(600, D))
-    X[y == 1] += 3.0
-    Z = np.vstack([rng.normal(size=(400, D)), rng.normal(size=(300, D)) + 3.0,
-                   rng.normal(scale=5.0, size=(300, D))])
-    return X, y, Z
+    return labelled_data(3, 600, D, 1000, rate=0.08, shift=3.0, wide=5.0, groups=(400, 300, 300))
 
 
 @pytest.fixture(scope="module")
