@@ -15,10 +15,10 @@ namespace eap {
 
 // Error of the float32 kernel sums against exact sums of 2^-(d2/eta^2) over the same computed
 // squared distances d2 (tests/test_kernel_precision.py), relative, below
-//   1.9e-7  per term: exp2 (exp2.hpp), with (d2/eta^2) passed to it as hi + lo exact to 2^-24;
-// + 4.2e-7  the float partial sum of kGroupPanels = 8 positive terms per lane, (8 - 1) 2^-24;
-// + 1e-15   the float64 sums of the partials (n / 128 terms per lane);
-// = 6.1e-7 < 1e-6. float64 data: exp2 within 4.3e-16 of 2^x for the rounded product x.
+//   2e-7     per term: exp2 (exp2.hpp; measured 1.83e-7), its argument exact to 2^-24;
+// + 4.2e-7   the float partial sum of kGroupPanels = 8 positive terms per lane, (8 - 1) 2^-24;
+// + (n/128 + 16) 2^-53  the float64 sums of the partials and of the lanes (1e-11 at n = 10^7)
+// < 1e-6. float64 data: exp2 within 5e-16 of 2^x for the rounded product x = d2 * (-1/eta^2).
 
 namespace {
 // (d / eta)^2 above which 2^-(d/eta)^2 < 2^-60: 7.75^2.
@@ -28,10 +28,10 @@ constexpr std::size_t kTileRows = 6, kItemRows = 48;
 // Panels per partial sum in T, carried into the float64 sums after each group.
 constexpr std::size_t kGroupPanels = 8;
 
-// 2^-(d2/eta^2), 0 beyond the cut-off. q = min(d2, cut2) 2^s is exact where it matters (where
-// it underflows, 2^-x rounds to 1 anyway) and below 61; q = a + b with a its top 12 significant
-// bits, so that a * scale_hi and b * scale_hi are exact (12-bit scale_hi): hi + lo is
-// q * scale to 2^-24 relative, where one float product would err by up to 60 * 2^-24 in x.
+// 2^-(d2/eta^2), 0 beyond the cut-off. With q = min(d2, cut2) 2^s (exact unless it underflows,
+// and then 2^-x rounds to 1 anyway), x = q (scale_hi + scale_lo); q = a + b with a its top 12
+// significant bits makes a * scale_hi and b * scale_hi exact (scale_hi has 12 bits), so hi + lo
+// carries x to 2^-24 relative, where one float product would err by up to 60 * 2^-24 in x.
 template <int B>
 EAP_ALWAYS_INLINE typename Simd<float, B>::V kernel_weight(typename Simd<float, B>::V d2,
                                                            const TrainingPass<float>::Kernel& k) {
@@ -109,8 +109,9 @@ typename TrainingPass<T>::Lanes make_lanes(const std::uint8_t* is_anomaly, const
     for (std::size_t p = 0; p < n_panels; ++p) {
         if ((p + 1) * W > n) continue;  // padding needs the masks
         const auto first = lanes.positive.begin() + p * W, last = first + W;
-        if (std::all_of(first, last, [](T a) { return a == T(1); })) lanes.feeds[p] = Pass::kPositive;
-        if (std::all_of(first, last, [](T a) { return a == T(0); })) lanes.feeds[p] = Pass::kNegative;
+        const auto n_anomalies = static_cast<std::size_t>(std::count(first, last, T(1)));
+        if (n_anomalies == W) lanes.feeds[p] = Pass::kPositive;
+        if (n_anomalies == 0) lanes.feeds[p] = Pass::kNegative;
     }
     return lanes;
 }
