@@ -24,7 +24,7 @@ public:
     //   rarity[i] = min{ radius_j : d(z, x_j) < radius_j (1 - tau) }, 0 if none.
     // Per pair, in T (float data: float), with the kernel's error bound in training_pass.cpp.
     // Kernel terms below 2^-60 (d > 7.75 eta) are skipped, as SPEC section 4 allows. Each sum
-    // runs in W fixed lanes (training point j goes to lane j mod W, panels in order, partial sums
+    // runs in W fixed lanes (packed point j goes to lane j mod W, panels in order, partial sums
     // in T over groups of panels carried into float64) that are added in lane order at the end:
     // vectorised, yet independent of blocking, threads and the instruction set.
     void score(const T* Z, std::size_t l, int n_threads, double* w_pos, double* w_neg,
@@ -36,10 +36,13 @@ public:
     using Key = typename IntOf<T>::I;
 
     // Per packed position (padding included): kernel weight masks, ball thresholds in T (see
-    // ball_threshold_as) and the ball's rank by radius as its key.
+    // ball_threshold_as) and the ball's rank by radius as its key; per panel, whose sums its
+    // points feed (points are packed anomalies first, so all but one panel feed one sum).
+    enum Feeds : std::uint8_t { kBoth, kPositive, kNegative };
     struct Lanes {
         std::vector<T> positive, negative, threshold;
         std::vector<Key> key;
+        std::vector<Feeds> feeds;
     };
     // -(d/eta)^2 = d2 * pow2 * (scale_hi + scale_lo): pow2 a power of two, scale_hi of 12
     // significant bits (float; double: scale_hi alone); cut2 = the cut-off as a squared distance.
@@ -48,6 +51,10 @@ public:
     };
 
 private:
+    // order: the training row at each packed position.
+    TrainingPass(const T* X, std::size_t d, const std::vector<std::size_t>& order,
+                 const std::uint8_t* is_anomaly, const double* radius, double tau, double eta);
+
     std::size_t d_;
     PackedPoints<T> packed_;
     std::vector<double> radius_of_key_;  // the distinct radii, increasing: key -> radius
