@@ -47,9 +47,17 @@ FITS: Dict[str, Callable[[int], Tuple[Any, bool]]] = {
     "ssdo_k30": lambda s: (EAPScorer(random_state=s, n_jobs=1, ssdo_k=30), False),
     "whiten": lambda s: (EAPScorer(random_state=s, n_jobs=1), True),
     "bag10": lambda s: (EAPScorer(random_state=s, n_jobs=1, n_bags=10), False),
+    "alpha10": lambda s: (EAPScorer(random_state=s, n_jobs=1, alpha=10.0), False),
+    "alpha30": lambda s: (EAPScorer(random_state=s, n_jobs=1, alpha=30.0), False),
+    "alpha10_k30": lambda s: (EAPScorer(random_state=s, n_jobs=1, alpha=10.0, ssdo_k=30), False),
+    "whiten95": lambda s: (EAPScorer(random_state=s, n_jobs=1), 0.95),
 }
 #: fit variants whose internal-validation folds are cached too
-VALIDATED_FITS = ("default", "ssdo_k30")
+VALIDATED_FITS = ("default", "ssdo_k30", "whiten95", "alpha10")
+#: the candidate detectors/feature maps of each selection rule ("sel*": by the detector's
+#: out-of-fold AUC; "selq*": by the validation AUC_QLT of the tail posterior)
+SELECTIONS = {"sel": ("default", "ssdo_k30"), "sel3": ("default", "ssdo_k30", "whiten95"),
+              "sel4": ("default", "ssdo_k30", "whiten95", "alpha10")}
 
 
 def prior_mean(c: float) -> Callable[[int, int], float]:
@@ -74,9 +82,34 @@ POSTERIORS: Dict[str, Tuple[Any, Any, Optional[float]]] = {
     "tail full": (prior_mean(1.0), beta_default, 1.0),
     "a0=1e-9 tail": (prior_mean(0.0), beta_default, 1e-12),
 }
+for _s in (0.01, 0.1, 10.0, 100.0):  # prior strength alpha0 + beta0 = s, prior mean m/n kept
+    POSTERIORS[f"s={_s:g} tail"] = ((lambda s_: lambda m, n: s_ * m / n)(_s),
+                                    (lambda s_: lambda m, n: s_ * (1 - m / n))(_s), 1e-12)
 for _c in ALPHA_GRID:
     POSTERIORS[f"c={_c:g} tail"] = (prior_mean(_c), beta_default, 1e-12)
     POSTERIORS[f"c={_c:g}"] = (prior_mean(_c), beta_default, None)
+
+
+#: the methods of the AUC_QLT tables in docs/quality.md ("<fit>|<posterior>")
+STUDY_METHODS = [
+    "default|paper", "default|tail", "default|tail full",
+    "default|a0=1e-9", "default|a0=1e-9 tail", "default|a0=0.01", "default|a0=0.1", "default|a0=0.2",
+    "default|c=0.01 tail", "default|c=0.1 tail", "default|c=0.3 tail",
+    "default|s=0.1 tail", "default|s=10 tail",
+    "default|cal", "default|cal tail", "default|val tail",
+    "ssdo_k30|paper", "ssdo_k30|tail", "ssdo_k30|c=0.1 tail", "ssdo_k30|c=0.3 tail",
+    "sel|tail", "sel|c=0.3 tail",
+    "alpha10|paper", "alpha10|tail", "alpha10|c=0.3 tail", "alpha10|s=10 tail",
+    "alpha30|paper", "alpha30|tail", "alpha10_k30|paper", "alpha10_k30|tail",
+    "whiten95|paper", "whiten95|tail", "whiten95|a0=1e-9",
+    "whiten|paper", "whiten|tail", "whiten|a0=1e-9", "whiten|c=0.3 tail",
+    "bag10|paper", "bag10|a0=1e-9", "bag10|tail", "bag10|c=0.3 tail",
+]
+#: fixed options of the leave-one-suite-out choice
+LOSO_FITS = ("default", "ssdo_k30", "alpha10", "alpha30", "alpha10_k30")
+#: the finalists of the learning curves and of the pairwise orders
+FINALISTS = ["default|paper", "default|tail", "ssdo_k30|tail", "default|s=10 tail",
+             "default|c=0.3 tail", "ssdo_k30|c=0.1 tail"]
 
 
 def cache_path(name: str, seed: int) -> str:
@@ -103,7 +136,7 @@ def cache_one(name: str, names: List[str], seed: int, data_dir: str, fits: List[
     if os.path.exists(path):
         with np.load(path, allow_pickle=False) as f:
             have = {k: f[k] for k in f.files}
-        if all(f"{v}__p" in have for v in fits):
+        if all(f"{v}__p" in have and (v not in VALIDATED_FITS or f"{v}__val0__p" in have) for v in fits):
             return path
     split = load_split(name, names, seed, data_dir)
     if split is None:
@@ -113,19 +146,21 @@ def cache_one(name: str, names: List[str], seed: int, data_dir: str, fits: List[
     out = dict(have)
     out["group"] = np.r_[split.group, np.repeat(["uniform", "shuffled"], B.shape[0])].astype("U17")
     for v in fits:
-        if f"{v}__p" in have:
+        has_val = v not in VALIDATED_FITS or f"{v}__val0__p" in have
+        if f"{v}__p" in have and has_val:
             continue
         scorer, whiten = FITS[v](seed)
         Xt, Zt = split.X_train, Z
         t0 = time.perf_counter()
         if whiten:
-            w = whitener(Xt)
+            w = whitener(Xt, variance=None if whiten is True else float(whiten))
             Xt, Zt = w(Xt), w(Z)
-        parts = fitted_parts(scorer, Xt, split.y_train, Zt)
-        out[f"{v}__seconds"] = np.array(time.perf_counter() - t0)
-        for k, val in parts.save().items():
-            out[f"{v}__{k}"] = np.asarray(val)
-        if v in VALIDATED_FITS:
+        if f"{v}__p" not in have:
+            parts = fitted_parts(scorer, Xt, split.y_train, Zt)
+            out[f"{v}__seconds"] = np.array(time.perf_counter() - t0)
+            for k, val in parts.save().items():
+                out[f"{v}__{k}"] = np.asarray(val)
+        if not has_val:
             t0 = time.perf_counter()
             vparts, goods = validation_parts(lambda: FITS[v](seed)[0], Xt, split.y_train, N_FOLDS, seed)
             out[f"{v}__val_seconds"] = np.array(time.perf_counter() - t0)
@@ -168,10 +203,37 @@ def select_c(f: Dict[str, np.ndarray], fit: str, tail: Optional[float]) -> float
     return max(c for c, s in zip(ALPHA_GRID, scores) if s >= best - 1e-12)
 
 
+def detector_auc(f: Dict[str, np.ndarray], fit: str) -> float:
+    """Internal validation of a detector: mean over folds of the ROC-AUC of P(y=1|z) for the
+    held-out training anomalies against the held-out training normals (no synthetic rows)."""
+    aucs = []
+    for pt, good in zip(*val_of(f, fit)):
+        held = np.arange(good.size) < 2 * int(good.sum())
+        aucs.append(roc_auc_score(good[held], pt.p[0][held]))
+    return float(np.mean(aucs))
+
+
+def select_fit(f: Dict[str, np.ndarray], fits: Tuple[str, ...] = VALIDATED_FITS) -> str:
+    """The validated detector of a split (ties to the first, the default)."""
+    scores = [detector_auc(f, v) for v in fits]
+    return fits[int(np.argmax(scores))]
+
+
+def select_fit_quality(f: Dict[str, np.ndarray], fits: Tuple[str, ...]) -> str:
+    """The fit whose tail posterior (paper's prior) has the best validation AUC_QLT: held-out
+    anomalies against held-out normals and shuffled rows (ties to the first)."""
+    scores = [validation_auc(*val_of(f, v), prior_mean(1.0), beta_default, 1e-12) for v in fits]
+    return fits[int(np.argmax(scores))]
+
+
 def quality_of(f: Dict[str, np.ndarray], method: str) -> np.ndarray:
     """method = "<fit>|<posterior>"; posterior "val" / "val tail" = the internal validation's
     choice of c for this split."""
     fit, post = method.split("|")
+    if fit.startswith("selq"):
+        fit = select_fit_quality(f, SELECTIONS[fit.replace("selq", "sel")])
+    elif fit.startswith("sel"):
+        fit = select_fit(f, SELECTIONS[fit])
     parts = parts_of(f, fit)
     if post.startswith("cal"):
         # "cal[ tail][ c=X]": P(y=1|z) calibrated on the validation folds of this fit variant
@@ -228,14 +290,13 @@ def load_all(args: argparse.Namespace) -> List[Tuple[str, int, Dict[str, np.ndar
 
 def cmd_table(args: argparse.Namespace) -> None:
     rows = load_all(args)
-    methods = args.methods or ([f"default|{p}" for p in POSTERIORS]
-                               + ["default|val", "default|val tail", "default|cal", "default|cal tail"])
+    methods = args.methods or STUDY_METHODS
     results: Dict[Tuple[str, str, str], List[float]] = {}
     per_dataset: Dict[Tuple[str, str, str], List[float]] = {}
     for name, seed, f in rows:
         folder = name.split("/")[0]
         for method in methods:
-            if f"{method.split('|')[0]}__p" not in f:
+            if not method.startswith("sel") and f"{method.split('|')[0]}__p" not in f:
                 continue
             q = quality_of(f, method)
             for kind in KINDS:
@@ -253,11 +314,13 @@ def cmd_table(args: argparse.Namespace) -> None:
                 v = results.get((s, method, k))
                 cells.append(f"{np.mean(v):.3f}" if v else "")
         print(f"| {method} | " + " | ".join(cells) + " |")
-    if args.choices:
+    if args.choices:  # the preset's validated choice per dataset, one per seed
+        print()
+        short = {"default": "raw", "ssdo_k30": "k30", "whiten95": "white"}
         for name, seed, f in rows:
             if seed == 0:
-                cs = [select_c(g, "default", 1e-12) for n2, s2, g in rows if n2 == name]
-                print(name, "c per seed:", cs)
+                picks = [short[select_fit_quality(g, SELECTIONS["sel3"])] for n2, s2, g in rows if n2 == name]
+                print(f"- {name.replace('MVTec-AD_', '')}: " + " ".join(picks))
 
 
 def cmd_curves(args: argparse.Namespace) -> None:
@@ -265,6 +328,7 @@ def cmd_curves(args: argparse.Namespace) -> None:
     uniform rows), one CSV row per (dataset, seed, method, kind), appended to
     build/quality/curves.csv (rows already there are skipped)."""
     names = all_names(args.data_dir)
+    methods = args.methods or FINALISTS
     out = os.path.join(CACHE, "curves.csv")
     done = set()
     if os.path.exists(out):
@@ -278,7 +342,7 @@ def cmd_curves(args: argparse.Namespace) -> None:
         for name in names:
             if name.split("/")[0] not in args.suites or not os.path.exists(cache_path(name, seed)):
                 continue
-            todo = [(m, k) for m in args.methods for k in ("A", "B") if (name, str(seed), m, k) not in done]
+            todo = [(m, k) for m in methods for k in ("A", "B") if (name, str(seed), m, k) not in done]
             if not todo:
                 continue
             with np.load(cache_path(name, seed), allow_pickle=False) as fz:
@@ -289,7 +353,7 @@ def cmd_curves(args: argparse.Namespace) -> None:
             image = suite_of(name) == "image"
             make_model = classifier_for(image, seed)
             baseline = make_model().fit(split.X_train, split.y_train).score(split.X_test, split.y_test)
-            qs = {m: quality_of(f, m) for m in args.methods}
+            qs = {m: quality_of(f, m) for m in methods}
             for method, kind in todo:
                 mask = kind_mask(f["group"], kind)
                 rows = np.flatnonzero(mask)
@@ -307,17 +371,126 @@ def cmd_curves(args: argparse.Namespace) -> None:
             print(f"{time.perf_counter() - t0:7.0f}s {name} {seed}", flush=True)
 
 
+def cmd_loso(args: argparse.Namespace) -> None:
+    """Leave-one-suite-out choice of the fixed options (detector ssdo_k, prior-mean factor c,
+    tail on): chosen by mean kind-A AUC_QLT on one side (tabular, or both image suites), then
+    read on the other side."""
+    rows = load_all(args)
+    grid = [f"{fit}|c={c:g} tail" for fit in LOSO_FITS for c in ALPHA_GRID]
+    auc: Dict[Tuple[str, str], List[float]] = {}
+    for name, seed, f in rows:
+        side = "tabular" if name.startswith("Classical") else "image"
+        mask = kind_mask(f["group"], "A")
+        for method in grid:
+            q = quality_of(f, method)
+            auc.setdefault((side, method), []).append(roc_auc_score(f["group"][mask] == "realistic", q[mask]))
+    print("| option | tabular | image |\n|---|---|---|")
+    for method in grid:
+        print(f"| {method} | {np.mean(auc['tabular', method]):.3f} | {np.mean(auc['image', method]):.3f} |")
+    for chose, check in (("tabular", "image"), ("image", "tabular")):
+        best = max(grid, key=lambda m: np.mean(auc[chose, m]))
+        print(f"chosen on {chose}: {best} ({np.mean(auc[chose, best]):.3f}); on {check}: "
+              f"{np.mean(auc[check, best]):.3f} (best there {max(np.mean(auc[check, m]) for m in grid):.3f})")
+
+
+def cmd_report(args: argparse.Namespace) -> None:
+    """Means of build/quality/curves.csv per suite folder, method and kind (experiments that
+    the default has too), and each method's paired difference to the default +- its standard
+    error."""
+    import csv
+
+    with open(os.path.join(CACHE, "curves.csv")) as fh:
+        rows = list(csv.DictReader(fh))
+    metrics = ("AUC_QLT", "AULC_G", "ACC_G", "AULC_P")
+    methods = sorted({r["method"] for r in rows}, key=lambda m: m != "default|paper")
+    print("| suite | kind | method | experiments | " + " | ".join(metrics) + " |")
+    print("|---|---|---|---|" + "---|" * len(metrics))
+    for suite in args.suites:
+        for kind in ("A", "B"):
+            mine = [r for r in rows if r["dataset"].split("/")[0] == suite and r["kind"] == kind
+                    and int(r["seed"]) < args.seeds]
+            common = {(r["dataset"], r["seed"]) for r in mine if r["method"] == "default|paper"}
+            base = {(r["dataset"], r["seed"]): r for r in mine if r["method"] == "default|paper"}
+            for m in methods:
+                sel = sorted((r for r in mine if r["method"] == m and (r["dataset"], r["seed"]) in common),
+                             key=lambda r: (r["dataset"], r["seed"]))
+                if not sel:
+                    continue
+                cells = []
+                for k in metrics:
+                    v = np.array([float(r[k]) for r in sel])
+                    cell = f"{v.mean():.3f}"
+                    if m != "default|paper" and base:
+                        # paired difference to the default, +- its standard error
+                        d = v - np.array([float(base[r["dataset"], r["seed"]][k]) for r in sel])
+                        cell += f" ({d.mean():+.3f}±{d.std(ddof=1) / np.sqrt(d.size):.3f})"
+                    cells.append(cell)
+                print(f"| {suite} | {kind} | {m} | {len(sel)} | " + " | ".join(cells) + " |")
+
+
+def pair_auc(q: np.ndarray, group: np.ndarray, hi: str, lo: str) -> float:
+    """P(quality of a random ``hi`` candidate > that of a random ``lo`` one), ties half."""
+    a, b = q[group == hi], q[group == lo]
+    return float(roc_auc_score(np.r_[np.ones(a.size), np.zeros(b.size)], np.r_[a, b]))
+
+
+def cmd_pairs(args: argparse.Namespace) -> None:
+    """Theorem 4.1's three orders per suite: realistic > unrealistic (R>U), realistic >
+    indistinguishable (R>I), unrealistic > indistinguishable (U>I), for kinds A and B."""
+    rows = load_all(args)
+    methods = args.methods or FINALISTS
+    acc: Dict[Tuple[str, str, str], List[float]] = {}
+    for name, seed, f in rows:
+        folder, g = name.split("/")[0], f["group"]
+        for method in methods:
+            if not method.startswith("sel") and f"{method.split('|')[0]}__p" not in f:
+                continue
+            q = quality_of(f, method)
+            for kind, u in (("A", "unrealistic"), ("B", "uniform")):
+                acc.setdefault((folder, method, f"R>U{kind}"), []).append(pair_auc(q, g, "realistic", u))
+                acc.setdefault((folder, method, f"U{kind}>I"), []).append(pair_auc(q, g, u, "indistinguishable"))
+            acc.setdefault((folder, method, "R>I"), []).append(pair_auc(q, g, "realistic", "indistinguishable"))
+    cols = ("R>I", "R>UA", "UA>I", "R>UB", "UB>I")
+    print("| suite | method | " + " | ".join(cols) + " |\n|---|---|" + "---|" * len(cols))
+    for suite in args.suites:
+        for method in methods:
+            if (suite, method, "R>I") in acc:
+                print(f"| {suite} | {method} | " + " | ".join(f"{np.mean(acc[suite, method, c]):.3f}" for c in cols) + " |")
+
+
+def cmd_diagnose(args: argparse.Namespace) -> None:
+    """Why the default loses on image features: per category, the share of realistic candidates
+    outside every ball (tied with off-manifold rows at the prior mean), of realistic ones inside
+    with P(y=1|z) below the prior mean m/n (ranked under every off-manifold row), of
+    indistinguishable ones inside below m/n (Theorem 4.1 wants them all there), and of
+    unrealistic rows (kinds A, B) outside every ball."""
+    rows = load_all(args)
+    acc: Dict[str, List[List[float]]] = {}
+    for name, seed, f in rows:
+        g, px, p = f["group"], f["default__px"][0], f["default__p"][0]
+        pi0 = float(f["default__m"]) / float(f["default__n"])
+        r, i = g == "realistic", g == "indistinguishable"
+        acc.setdefault(name, []).append([
+            np.mean(px[r] == 0), np.mean((px[r] > 0) & (p[r] < pi0)), np.mean((px[i] > 0) & (p[i] < pi0)),
+            np.mean(px[g == "unrealistic"] == 0), np.mean(px[g == "uniform"] == 0)])
+    print("| dataset | realistic outside every ball | realistic inside, p < m/n | "
+          "indistinguishable inside, p < m/n | unrealistic A outside | uniform B outside |")
+    print("|---|---|---|---|---|---|")
+    for name, v in acc.items():
+        print(f"| {name.replace('MVTec-AD_', '')} | " + " | ".join(f"{x:.2f}" for x in np.mean(v, 0)) + " |")
+
+
 def main(argv: Optional[List[str]] = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("command", choices=("cache", "table", "curves"))
-    ap.add_argument("--data-dir", default="../shared/datasets/adbench")
+    ap.add_argument("command", choices=("cache", "table", "curves", "loso", "report", "pairs", "diagnose"))
+    ap.add_argument("--data-dir", default=os.environ.get("EAP_ANOMALY_DATA", "../shared/datasets/adbench"))
     ap.add_argument("--seeds", type=int, default=5)
     ap.add_argument("--suites", nargs="*", default=list(SUITES))
     ap.add_argument("--fits", nargs="*", default=list(FITS))
     ap.add_argument("--methods", nargs="*", default=None)
     ap.add_argument("--choices", action="store_true")
     args = ap.parse_args(argv)
-    {"cache": cmd_cache, "table": cmd_table, "curves": cmd_curves}[args.command](args)
+    {"cache": cmd_cache, "table": cmd_table, "curves": cmd_curves, "loso": cmd_loso, "report": cmd_report, "pairs": cmd_pairs, "diagnose": cmd_diagnose}[args.command](args)
 
 
 if __name__ == "__main__":

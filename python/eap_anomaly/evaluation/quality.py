@@ -134,7 +134,8 @@ def fitted_parts(scorer: Any, X: np.ndarray, y: np.ndarray, Z: np.ndarray) -> Pa
             out[outside] = outside_rarity(Z[outside], C, radii)
         for k, v in zip(keys, (p, px, rarity, out, r.n_centres, r.rho_sum)):
             acc[k].append(v)
-    return Parts(*(np.asarray(acc[k]) for k in keys), m=m, n=n)
+    a = {k: np.asarray(acc[k]) for k in keys}
+    return Parts(a["p"], a["px"], a["rarity"], a["rarity_out"], a["n_centres"], a["rho_sum"], m=m, n=n)
 
 
 # --------------------------------------------------------------------------------------------
@@ -188,14 +189,17 @@ def validation_auc(parts: Sequence[Parts], goods: Sequence[np.ndarray], alpha0: 
 # --------------------------------------------------------------------------------------------
 # Whitening (a transform of the feature space fitted on the training rows)
 # --------------------------------------------------------------------------------------------
-def whitener(X: np.ndarray, rel_tol: float = 1e-9) -> Any:
+def whitener(X: np.ndarray, rel_tol: float = 1e-9, variance: Optional[float] = None) -> Any:
     """A function mapping rows to PCA-whitened coordinates fitted on the training rows X,
     keeping the components whose variance exceeds ``rel_tol`` times the largest (at most n - 1
-    when n <= d)."""
+    when n <= d), or, with ``variance`` (e.g. 0.95), the leading components that explain that
+    share of the variance."""
     mean = X.mean(0)
     _, s, vt = np.linalg.svd(X - mean, full_matrices=False)
     var = s**2 / max(X.shape[0] - 1, 1)
     keep = var > rel_tol * var[0]
+    if variance is not None:
+        keep &= np.arange(var.size) < int(np.searchsorted(np.cumsum(var) / var.sum(), variance)) + 1
     W = vt[keep].T / np.sqrt(var[keep])
 
     def transform(Z: np.ndarray) -> np.ndarray:
