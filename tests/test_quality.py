@@ -101,7 +101,7 @@ def test_fitted_parts_match_the_scorer(data):
     Z = np.random.default_rng(5).normal(0, 2, size=(60, 4))
     scorer = EAPScorer(random_state=0, n_jobs=1)
     parts = fitted_parts(scorer, X, y, Z)
-    d = scorer.score(Z, return_details=True)
+    d = scorer.score_samples(Z, return_details=True)
     np.testing.assert_allclose(parts.quality(scorer.alpha0_, scorer.beta0_), d.quality)
     parts, goods = validation_parts(lambda: EAPScorer(random_state=0, n_jobs=1), X, y, 5, 0)
     assert len(parts) == len(goods) == 5

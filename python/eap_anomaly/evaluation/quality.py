@@ -2,7 +2,7 @@
 candidates, the graded treatment of candidates outside every ball, the posterior with a chosen
 prior mean, and the internal validation that chooses that prior from the training set alone.
 
-Everything here composes the public scoring API (``EAPScorer.score(..., return_details=True)``,
+Everything here composes the public scoring API (``EAPScorer.score_samples(..., return_details=True)``,
 ``knn_radii``, ``expected_anomaly_posterior``); nothing in the package imports it.
 Quality is "higher = better auxiliary anomaly" throughout.
 """
@@ -125,9 +125,9 @@ def fitted_parts(scorer: Any, X: np.ndarray, y: np.ndarray, Z: np.ndarray) -> Pa
     threads = 1 if scorer.n_jobs is None else scorer.n_jobs
     for r in scorer.rounds_:
         quality, p, px, rarity = scorer._score_round(r, np.ascontiguousarray(Z, dtype=X.dtype), threads)
-        det = r.detector
-        centre = (det.is_anomaly_ == 0) if scorer.centres == "normals" else np.ones(det.X_train_.shape[0], bool)
-        C, radii = det.X_train_[centre], det.ball_radius_[centre]
+        X_round = scorer.X_train_[r.rows]
+        centre = ~scorer.is_anomaly_[r.rows] if scorer.centres == "normals" else np.ones(r.rows.size, bool)
+        C, radii = X_round[centre], r.radius[centre] / scorer.scale_  # radii are kept scaled
         out = np.zeros(Z.shape[0])
         outside = rarity == 0
         if outside.any():
