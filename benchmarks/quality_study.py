@@ -30,8 +30,9 @@ from eap_anomaly import EAPScorer
 from eap_anomaly.evaluation.datasets import list_datasets, load_dataset
 from eap_anomaly.evaluation.protocol import (area, classifier_for, learning_curve, make_split,
                                              other_datasets, suite_of)
-from eap_anomaly.evaluation.quality import (Parts, calibration_from_folds, fitted_parts, shuffled_rows, uniform_box,
+from eap_anomaly.evaluation.quality import (Parts, calibration_from_folds, fitted_parts, uniform_box,
                                             validation_auc, validation_parts, whitener)
+from eap_anomaly.tuning import shuffled_rows
 
 CACHE = os.path.join("build", "quality")
 SUITES = ("Classical", "CV_by_ViT", "CV_by_ResNet18")
@@ -41,16 +42,22 @@ KINDS = ("A", "B", "C")
 N_FOLDS = 5
 
 # ---- fit variants (each one fit + score per split) ----------------------------------------
+def study_scorer(seed: int, **params: Any) -> EAPScorer:
+    """The study's scorers: scikit-learn's forest, the package's only prior when the study ran
+    (so that the cache regenerates the committed numbers), one thread."""
+    return EAPScorer(random_state=seed, n_jobs=1, prior="sklearn", **params)
+
+
 FITS: Dict[str, Callable[[int], Tuple[Any, bool]]] = {
     # name: seed -> (scorer, whiten?)
-    "default": lambda s: (EAPScorer(random_state=s, n_jobs=1), False),
-    "ssdo_k30": lambda s: (EAPScorer(random_state=s, n_jobs=1, ssdo_k=30), False),
-    "whiten": lambda s: (EAPScorer(random_state=s, n_jobs=1), True),
-    "bag10": lambda s: (EAPScorer(random_state=s, n_jobs=1, n_bags=10), False),
-    "alpha10": lambda s: (EAPScorer(random_state=s, n_jobs=1, alpha=10.0), False),
-    "alpha30": lambda s: (EAPScorer(random_state=s, n_jobs=1, alpha=30.0), False),
-    "alpha10_k30": lambda s: (EAPScorer(random_state=s, n_jobs=1, alpha=10.0, ssdo_k=30), False),
-    "whiten95": lambda s: (EAPScorer(random_state=s, n_jobs=1), 0.95),
+    "default": lambda s: (study_scorer(s), False),
+    "ssdo_k30": lambda s: (study_scorer(s, ssdo_k=30), False),
+    "whiten": lambda s: (study_scorer(s), True),
+    "bag10": lambda s: (study_scorer(s, n_bags=10), False),
+    "alpha10": lambda s: (study_scorer(s, alpha=10.0), False),
+    "alpha30": lambda s: (study_scorer(s, alpha=30.0), False),
+    "alpha10_k30": lambda s: (study_scorer(s, alpha=10.0, ssdo_k=30), False),
+    "whiten95": lambda s: (study_scorer(s), 0.95),
 }
 #: fit variants whose internal-validation folds are cached too
 VALIDATED_FITS = ("default", "ssdo_k30", "whiten95", "alpha10")
@@ -254,10 +261,6 @@ def quality_of(f: Dict[str, np.ndarray], method: str) -> np.ndarray:
         return parts.quality(prior_mean(c)(parts.m, parts.n), beta_default(parts.m, parts.n), tail)
     a0, b0, tail = POSTERIORS[post]
     return parts.quality(a0(parts.m, parts.n), b0(parts.m, parts.n), tail)
-
-
-def rarity_baseline(f: Dict[str, np.ndarray]) -> None:
-    pass
 
 
 def all_names(data_dir: str) -> List[str]:
@@ -493,17 +496,61 @@ def cmd_diagnose(args: argparse.Namespace) -> None:
         print(f"| {name.replace('MVTec-AD_', '')} | " + " | ".join(f"{x:.2f}" for x in np.mean(v, 0)) + " |")
 
 
+def cmd_preset(args: argparse.Namespace) -> None:
+    """The package's ``EAPScorer.tuned()`` on every cached split: with ``--prior sklearn`` its
+    choice and quality against the study's ``selq3|tail`` (they must agree); with either prior,
+    its mean AUC_QLT per suite and kind next to the default of the same prior."""
+    names = all_names(args.data_dir)
+    results: Dict[Tuple[str, str, str], List[float]] = {}
+    worst, disagree, t_default, t_tuned = 0.0, 0, [], []
+    for name, seed, f in load_all(args):
+        split = load_split(name, names, seed, args.data_dir)
+        Z = np.vstack([split.X_aux, *extra_unrealistic(split, seed)])
+        t0 = time.perf_counter()
+        default = EAPScorer(random_state=seed, n_jobs=1, prior=args.prior).fit(split.X_train, split.y_train)
+        q_default = default.score_samples(Z)
+        t1 = time.perf_counter()
+        tuned = EAPScorer.tuned(random_state=seed, n_jobs=1, prior=args.prior).fit(split.X_train, split.y_train)
+        q_tuned = tuned.score_samples(Z)
+        t_default.append(t1 - t0)
+        t_tuned.append(time.perf_counter() - t1)
+        if args.prior == "sklearn":
+            worst = max(worst, float(np.max(np.abs(q_tuned - quality_of(f, "selq3|tail")))))
+            study_choice = select_fit_quality(f, SELECTIONS["sel3"])
+            disagree += int(SELECTIONS["sel3"].index(study_choice) != int(np.argmax(tuned.validation_scores_)))
+        for method, q in (("default", q_default), ("tuned", q_tuned)):
+            for kind in KINDS:
+                mask = kind_mask(f["group"], kind)
+                results.setdefault((name.split("/")[0], method, kind), []).append(
+                    roc_auc_score(f["group"][mask] == "realistic", q[mask]))
+    print(f"prior={args.prior}; {len(t_tuned)} splits; cost tuned/default: median "
+          f"{np.median(np.array(t_tuned) / np.array(t_default)):.1f}x")
+    if args.prior == "sklearn":
+        print(f"against the study's selq3|tail: max |quality difference| {worst:.1e}, "
+              f"{disagree} splits with another choice")
+    print("| method | " + " | ".join(f"{s} {k}" for s in args.suites for k in KINDS) + " |")
+    print("|---|" + "---|" * (len(args.suites) * len(KINDS)))
+    for method in ("default", "tuned"):
+        cells = [f"{np.mean(results[(s, method, k)]):.3f}" if (s, method, k) in results else ""
+                 for s in args.suites for k in KINDS]
+        print(f"| {method} ({args.prior}) | " + " | ".join(cells) + " |")
+
+
 def main(argv: Optional[List[str]] = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("command", choices=("cache", "table", "curves", "loso", "report", "pairs", "diagnose"))
+    ap.add_argument("command", choices=("cache", "table", "curves", "loso", "report", "pairs", "diagnose",
+                                        "preset"))
     ap.add_argument("--data-dir", default=os.environ.get("EAP_ANOMALY_DATA", "../shared/datasets/adbench"))
     ap.add_argument("--seeds", type=int, default=5)
     ap.add_argument("--suites", nargs="*", default=list(SUITES))
     ap.add_argument("--fits", nargs="*", default=list(FITS))
     ap.add_argument("--methods", nargs="*", default=None)
     ap.add_argument("--choices", action="store_true")
+    ap.add_argument("--prior", choices=("native", "sklearn"), default="sklearn",
+                    help="preset: the Isolation Forest of the package's scorers")
     args = ap.parse_args(argv)
-    {"cache": cmd_cache, "table": cmd_table, "curves": cmd_curves, "loso": cmd_loso, "report": cmd_report, "pairs": cmd_pairs, "diagnose": cmd_diagnose}[args.command](args)
+    {"cache": cmd_cache, "table": cmd_table, "curves": cmd_curves, "loso": cmd_loso, "report": cmd_report, "pairs": cmd_pairs, "diagnose": cmd_diagnose,
+     "preset": cmd_preset}[args.command](args)
 
 
 if __name__ == "__main__":

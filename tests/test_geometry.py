@@ -12,9 +12,10 @@ import pytest
 from numpy.testing import assert_allclose, assert_array_equal
 from scipy.special import betaincinv
 
-from eap_anomaly import _core, estimate_k, knn_radii, rarity_scores
+from eap_anomaly import _core, estimate_k, knn_radii, nearest_distances, rarity_scores
 from helpers import blobs, normals_and_anomalies
 from reference import (
+    ref_nearest,
     TAU,
     ref_cover,
     ref_estimate_k,
@@ -261,6 +262,49 @@ def test_rarity_scales_exactly(dtype, exponent_index):
     assert np.array_equal(Cs / dtype(s), C) and np.array_equal(Zs / dtype(s), Z)
     assert_array_equal(rarity_scores(Zs, Cs, radii * s), base * s)
     assert_array_equal(knn_radii(Cs, 6), radii * s)
+
+
+# ---------------------------------------------------------------------------------------------
+# nearest_distances (the rarity's extension outside every ball)
+# ---------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("n,d", SHAPES)
+def test_nearest_random_matches_reference(dtype, n, d):
+    rng = np.random.default_rng([n, d, 7])
+    C = blobs(rng, n, d, dtype)
+    # near the data, far away, and the centres themselves (distance exactly 0)
+    Z = np.vstack([blobs(rng, 60, d, dtype), (rng.normal(size=(5, d)) * 50).astype(dtype), C[:30]])
+    got = nearest_distances(Z, C)
+    assert got.dtype == np.float64 and got.shape == (Z.shape[0],)
+    assert_array_equal(got, ref_nearest(Z, C))
+    assert_array_equal(got[65:], 0.0)
+    assert_array_equal(nearest_distances(Z, C, n_jobs=2), nearest_distances(Z, C, n_jobs=1))
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_nearest_edge_cases(dtype):
+    one = np.array([[3.0, 4.0]], dtype=dtype)  # a single centre
+    Z = np.array([[0.0, 0.0], [3.0, 4.0], [6.0, 8.0]], dtype=dtype)
+    assert_array_equal(nearest_distances(Z, one), [5.0, 0.0, 5.0])
+    dup = np.repeat(one, 70, axis=0)  # duplicates across panels, and a ragged last panel
+    assert_array_equal(nearest_distances(Z, dup), [5.0, 0.0, 5.0])
+    # a tie between two centres, and d = 1
+    assert_array_equal(nearest_distances(np.array([[0.0]], dtype=dtype),
+                                         np.array([[-2.0], [2.0]], dtype=dtype)), [2.0])
+    assert nearest_distances(np.empty((0, 2), dtype=dtype), one).shape == (0,)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("exponent_index", [0, 1])
+def test_nearest_scales_exactly(dtype, exponent_index):
+    s = 2.0 ** extreme_exponents(dtype)[exponent_index]
+    rng = np.random.default_rng([8, exponent_index])
+    C, Z = blobs(rng, 50, 4, dtype), blobs(rng, 40, 4, dtype) * dtype(3)
+    Cs, Zs = C * dtype(s), Z * dtype(s)
+    assert np.array_equal(Cs / dtype(s), C) and np.array_equal(Zs / dtype(s), Z)
+    assert_array_equal(nearest_distances(Zs, Cs), nearest_distances(Z, C) * s)
 
 
 def test_rarity_float32_no_float64_copy():

@@ -113,7 +113,7 @@ def test_saved_file_is_a_plain_versioned_npz(tmp_path, fitted):
     assert zipfile.is_zipfile(path)
     arrays = npz_arrays(path)  # allow_pickle=False: would raise on any object array
     assert str(arrays["format"]) == FORMAT == "eap-anomaly-scorer"
-    assert int(arrays["format_version"]) == FORMAT_VERSION == 2
+    assert int(arrays["format_version"]) == FORMAT_VERSION == 3
     for name, value in arrays.items():
         assert value.dtype != object, name
     params = json.loads(str(arrays["params"]))

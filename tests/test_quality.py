@@ -3,18 +3,16 @@
 import numpy as np
 import pytest
 
-from eap_anomaly import EAPScorer, knn_radii, rarity_scores
+from eap_anomaly import EAPScorer
+from eap_anomaly.posterior import tail_density
+from eap_anomaly.tuning import shuffled_rows
 from eap_anomaly.evaluation.quality import (
     Calibration,
     fit_calibration,
     fitted_parts,
     log_score,
-    outside_rarity,
     posterior,
-    shuffled_rows,
-    tail_density,
     uniform_box,
-    validation_folds,
     validation_parts,
     whitener,
 )
@@ -36,19 +34,6 @@ def test_second_kinds_of_unrealistic_rows(data):
     S = shuffled_rows(X, 50, rng)
     for j in range(4):  # every value comes from the same column of X
         assert np.isin(S[:, j], X[:, j]).all()
-
-
-def test_outside_rarity_is_the_nearest_centre_distance_outside_every_ball(data):
-    X, _ = data
-    radii = knn_radii(X, 5)
-    Z = np.random.default_rng(2).normal(0, 4, size=(200, 4))
-    r = rarity_scores(Z, X, radii)
-    out = outside_rarity(Z, X, radii)
-    d = np.sqrt(((Z[:, None, :] - X[None]) ** 2).sum(-1))
-    np.testing.assert_allclose(out, np.min(np.maximum(d, radii), axis=1), rtol=1e-9)
-    outside = r == 0
-    assert outside.any()
-    np.testing.assert_allclose(out[outside], d[outside].min(1), rtol=1e-9)
 
 
 def test_tail_changes_only_the_ties_at_the_prior_mean():
@@ -84,16 +69,6 @@ def test_calibration_is_monotone_and_keeps_zero():
     assert q[0] == 0 and np.all(np.diff(q) >= 0)
     assert Calibration(0.3, -1.0)(p) is p  # no evidence: unchanged
     np.testing.assert_allclose(log_score(np.array([1 - 2.0**-4])), [np.log(2.0)])
-
-
-def test_validation_folds_are_stratified_and_disjoint(data):
-    _, y = data
-    folds = validation_folds(y, 5, np.random.default_rng(0))
-    held = np.concatenate(folds)
-    assert held.size == np.unique(held).size
-    assert set(np.flatnonzero(y == 1)) <= set(held)
-    for f in folds:
-        assert np.sum(y[f] == 1) == np.sum(y[f] == 0)
 
 
 def test_fitted_parts_match_the_scorer(data):

@@ -33,6 +33,7 @@ from eap_anomaly import (
     estimate_k,
     expected_anomaly_posterior,
     knn_radii,
+    nearest_distances,
     rarity_scores,
     score_auxiliary,
 )
@@ -189,17 +190,21 @@ def geometry(fn: str, C: Any = None, Q: Any = None, A: Any = None, radii: Any = 
             return rarity_scores(Q64 if Q is None else Q, C, R64 if radii is None else radii, **kwargs)
         if fn == "estimate_k":
             return estimate_k(C, A64 if A is None else A, **kwargs)
+        if fn == "nearest_distances":
+            return nearest_distances(Q64 if Q is None else Q, C, **kwargs)
         raise AssertionError(fn)
 
     return go
 
 
-GEOMETRY = ["knn_radii", "rarity_scores", "estimate_k"]
+GEOMETRY = ["knn_radii", "rarity_scores", "estimate_k", "nearest_distances"]
 # (function, argument name, keyword of ``geometry``, good value) for every matrix argument
 GEOMETRY_MATRICES = [
     ("knn_radii", "C", "C", C64),
     ("rarity_scores", "Z", "Q", Q64),
     ("rarity_scores", "C", "C", C64),
+    ("nearest_distances", "Z", "Q", Q64),
+    ("nearest_distances", "C", "C", C64),
     ("estimate_k", "C", "C", C64),
     ("estimate_k", "A", "A", A64),
 ]
@@ -223,6 +228,7 @@ add("knn_radii:C:nested-list-with-nan",
 for fn, arg, kw, value in [
     ("rarity_scores", "Z", "Q", Q64[:, :2].copy()),
     ("rarity_scores", "Z", "Q", np.hstack([Q64, Q64])),
+    ("nearest_distances", "Z", "Q", Q64[:, :2].copy()),
     ("estimate_k", "A", "A", A64[:, :2].copy()),
     ("estimate_k", "A", "A", np.hstack([A64, A64[:, :1]])),
 ]:
@@ -234,7 +240,8 @@ add("rarity_scores:Z:zero-rows-str",
 add("estimate_k:A:zero-rows-wrong-width", lambda fx: estimate_k(C64, np.empty((0, 4))), ValueError, "A")
 
 # float32 mixed with float64: both arrays are named
-for fn, other, kw in (("rarity_scores", "Z", "Q"), ("estimate_k", "A", "A")):
+for fn, other, kw in (("rarity_scores", "Z", "Q"), ("nearest_distances", "Z", "Q"),
+                      ("estimate_k", "A", "A")):
     good = {"Q": Q64, "A": A64}[kw]
     add(f"{fn}:C32-{other}64", geometry(fn, C=C64.astype(np.float32), **{kw: good}), TypeError, other, "C")
     add(f"{fn}:C64-{other}32", geometry(fn, C=C64, **{kw: good.astype(np.float32)}), TypeError, other, "C")

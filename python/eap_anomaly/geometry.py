@@ -1,4 +1,5 @@
-"""k-NN sphere radii, rarity scores and the k-hat estimate (SPEC sections 1-3)."""
+"""k-NN sphere radii, rarity scores, nearest-centre distances and the k-hat estimate (SPEC
+sections 1-3)."""
 
 from __future__ import annotations
 
@@ -112,6 +113,41 @@ def rarity_scores(Z: Any, C: Any, radii: Any, n_jobs: Optional[int] = None) -> n
     scores: np.ndarray = _core.rarity_scores(scaled(Z, scale), scaled(C, scale), radii * scale,
                                              TAU[dtype], threads)
     return scores / scale if scale != 1.0 else scores
+
+
+def nearest_distances(Z: Any, C: Any, n_jobs: Optional[int] = None) -> np.ndarray:
+    """Distance from each query to its nearest centre, ``min_i d(c_i, z)``.
+
+    Outside every ball this is the continuous extension of the rarity,
+    ``min_i max(r_i, d(c_i, z))``: the radius of the smallest ball once each ball is enlarged
+    just enough to hold z. The tail density (``EAPScorer(outside="tail")``) uses it.
+
+    Parameters
+    ----------
+    Z : array of shape (l, d)
+        Queries; same dtype as C (float32 or float64; no silent promotion).
+    C : array of shape (n_c, d), n_c >= 1
+        Centres.
+    n_jobs : int or None
+        Threads, as in :func:`knn_radii`.
+
+    Returns
+    -------
+    distances : ndarray of shape (l,), float64, >= 0
+
+    Notes
+    -----
+    Exact: squared distances are the sequential sums of squared differences of every other
+    kernel (0 for a duplicate), computed in the data's dtype. Time O(l n_c d), memory O(n_c d).
+    """
+    Z = check_matrix(Z, "Z", allow_empty_rows=True)
+    C = check_matrix(C, "C")
+    check_same_dtype(Z=Z, C=C)
+    check_same_width(("C", C), ("Z", Z))
+    threads = check_n_jobs(n_jobs)
+    scale = safe_scale(Z, C)
+    distances: np.ndarray = _core.nearest_distances(scaled(Z, scale), scaled(C, scale), threads)
+    return distances / scale if scale != 1.0 else distances
 
 
 def match_rows(C: np.ndarray, A: np.ndarray) -> np.ndarray:

@@ -2,8 +2,9 @@
 candidates, the graded treatment of candidates outside every ball, the posterior with a chosen
 prior mean, and the internal validation that chooses that prior from the training set alone.
 
-Everything here composes the public scoring API (``EAPScorer.score_samples(..., return_details=True)``,
-``knn_radii``, ``expected_anomaly_posterior``); nothing in the package imports it.
+Everything here composes the package's scoring pieces (``EAPScorer``, ``nearest_distances``,
+``tail_density``, the validation folds of ``eap_anomaly.tuning``) so that the study can vary the
+posterior on cached fits; ``EAPScorer.tuned()`` is the preset it recommends.
 Quality is "higher = better auxiliary anomaly" throughout.
 """
 
@@ -15,65 +16,20 @@ from typing import Any, Dict, List, Optional, Sequence, Tuple
 import numpy as np
 from sklearn.metrics import roc_auc_score
 
-from ..geometry import knn_radii
-from ..posterior import expected_anomaly_posterior
-
-#: Weight of the vanishing density tail outside every ball (see :func:`tail_density`): small
-#: enough that no comparison the paper's EAP decides is changed, large enough for float64 to
-#: resolve the order it adds (phi moves by ~1e-12 at most).
-TAIL = 1e-12
+from ..geometry import nearest_distances
+from ..posterior import expected_anomaly_posterior, tail_density
+from ..tuning import shuffled_rows, validation_folds
+from ..whitening import fit_whitening
 
 
 # --------------------------------------------------------------------------------------------
-# Second and third kinds of unrealistic candidates (besides rows of other datasets)
+# A second kind of unrealistic candidates (the third, shuffled rows, is the package's: tuning)
 # --------------------------------------------------------------------------------------------
 def uniform_box(X: np.ndarray, size: int, rng: np.random.Generator) -> np.ndarray:
     """``size`` rows drawn uniformly in the bounding box of the training rows X."""
     low, high = X.min(0), X.max(0)
     rows: np.ndarray = low + rng.random((size, X.shape[1])) * (high - low)
     return rows
-
-
-def shuffled_rows(X: np.ndarray, size: int, rng: np.random.Generator) -> np.ndarray:
-    """``size`` rows whose features are drawn independently from X's training rows (every
-    column shuffled on its own): right marginals, no joint structure."""
-    cols = [X[rng.integers(0, X.shape[0], size), j] for j in range(X.shape[1])]
-    return np.ascontiguousarray(np.column_stack(cols))
-
-
-# --------------------------------------------------------------------------------------------
-# Candidates outside every ball
-# --------------------------------------------------------------------------------------------
-def outside_rarity(Z: np.ndarray, C: np.ndarray, radii: np.ndarray, chunk: int = 2048) -> np.ndarray:
-    """The continuous extension of the rarity to candidates outside every ball:
-    ``min_i max(r_i, d(c_i, z))``, the radius of the smallest ball that holds z once each ball
-    is enlarged just enough to hold it. Outside every ball this is the distance to the nearest
-    centre; at a ball's boundary it meets the paper's rarity. (Inside a ball use the paper's.)"""
-    out = np.empty(Z.shape[0])
-    c2 = np.einsum("ij,ij->i", C, C)
-    for s in range(0, Z.shape[0], chunk):
-        B = Z[s:s + chunk]
-        d2 = np.einsum("ij,ij->i", B, B)[:, None] - 2.0 * B @ C.T + c2[None, :]
-        d = np.sqrt(np.maximum(d2, 0.0))
-        out[s:s + chunk] = np.min(np.maximum(d, radii[None, :]), axis=1)
-    return out
-
-
-def tail_density(rarity: np.ndarray, rarity_out: np.ndarray, rho_sum: float,
-                 tail: float = TAIL) -> np.ndarray:
-    """P_x with a vanishing tail outside every ball: the paper's P_x where the rarity is > 0,
-    and ``tail * rho/(rho + sum rho(c))`` with ``rho = 1/outside_rarity`` where it is 0.
-
-    In the limit tail -> 0 every comparison the paper's EAP decides stays as it is; the tail
-    only orders the candidates the paper ties at the prior mean (P_x = 0): among them, those
-    with P(y=1|z) above the prior mean rank higher the nearer they lie to the data."""
-    px = np.zeros_like(rarity, dtype=np.float64)
-    inside = rarity > 0
-    rho = 1.0 / rarity[inside]
-    px[inside] = rho / (rho + rho_sum)
-    rho_out = 1.0 / np.maximum(rarity_out[~inside], 1e-300)
-    px[~inside] = tail * rho_out / (rho_out + rho_sum)
-    return px
 
 
 def posterior(p: np.ndarray, px: np.ndarray, n_centres: int, alpha0: float, beta0: float) -> np.ndarray:
@@ -116,8 +72,7 @@ class Parts:
 def fitted_parts(scorer: Any, X: np.ndarray, y: np.ndarray, Z: np.ndarray) -> Parts:
     """Fit ``scorer`` (an EAPScorer) on X, y and collect :class:`Parts` on Z, per bagging round.
 
-    Reads each round's centres and radii from the fitted scorer (its ``rounds_``; the lead's
-    port should expose them or compute the outside rarity in the core's scoring pass)."""
+    Reads each round's centres from the fitted scorer (its ``rounds_``)."""
     scorer.fit(X, y)
     m, n = int(np.sum(y == 1)), X.shape[0]
     keys = ("p", "px", "rarity", "rarity_out", "n_centres", "rho_sum")
@@ -127,11 +82,11 @@ def fitted_parts(scorer: Any, X: np.ndarray, y: np.ndarray, Z: np.ndarray) -> Pa
         quality, p, px, rarity = scorer._score_round(r, np.ascontiguousarray(Z, dtype=X.dtype), threads)
         X_round = scorer.X_train_[r.rows]
         centre = ~scorer.is_anomaly_[r.rows] if scorer.centres == "normals" else np.ones(r.rows.size, bool)
-        C, radii = X_round[centre], r.radius[centre] / scorer.scale_  # radii are kept scaled
+        C = X_round[centre]
         out = np.zeros(Z.shape[0])
         outside = rarity == 0
         if outside.any():
-            out[outside] = outside_rarity(Z[outside], C, radii)
+            out[outside] = nearest_distances(np.ascontiguousarray(Z[outside], dtype=X.dtype), C)
         for k, v in zip(keys, (p, px, rarity, out, r.n_centres, r.rho_sum)):
             acc[k].append(v)
     a = {k: np.asarray(acc[k]) for k in keys}
@@ -141,19 +96,6 @@ def fitted_parts(scorer: Any, X: np.ndarray, y: np.ndarray, Z: np.ndarray) -> Pa
 # --------------------------------------------------------------------------------------------
 # Internal validation: choose from the training set alone
 # --------------------------------------------------------------------------------------------
-def validation_folds(y: np.ndarray, n_folds: int, rng: np.random.Generator) -> List[np.ndarray]:
-    """Stratified folds of the training rows: each fold holds out ~1/n_folds of the anomalies
-    (the realistic candidates of the validation) and as many normals (the indistinguishable)."""
-    anomalies = rng.permutation(np.flatnonzero(y == 1))
-    normals = rng.permutation(np.flatnonzero(y == 0))
-    folds = []
-    for f in range(n_folds):
-        a = anomalies[f::n_folds]
-        nn = normals[f::n_folds][:max(a.size, 1)]
-        folds.append(np.concatenate([a, nn]))
-    return [f for f in folds if np.any(y[f] == 1)]
-
-
 def validation_parts(make_scorer: Any, X: np.ndarray, y: np.ndarray, n_folds: int = 5,
                      seed: int = 0) -> Tuple[List[Parts], List[np.ndarray]]:
     """For each fold: fit on the rest of the training set; candidates are the held-out anomalies
@@ -189,24 +131,13 @@ def validation_auc(parts: Sequence[Parts], goods: Sequence[np.ndarray], alpha0: 
 # --------------------------------------------------------------------------------------------
 # Whitening (a transform of the feature space fitted on the training rows)
 # --------------------------------------------------------------------------------------------
-def whitener(X: np.ndarray, rel_tol: float = 1e-9, variance: Optional[float] = None) -> Any:
-    """A function mapping rows to PCA-whitened coordinates fitted on the training rows X,
-    keeping the components whose variance exceeds ``rel_tol`` times the largest (at most n - 1
-    when n <= d), or, with ``variance`` (e.g. 0.95), the leading components that explain that
+def whitener(X: np.ndarray, variance: Optional[float] = None) -> Any:
+    """A function mapping rows to PCA-whitened coordinates fitted on the training rows X
+    (:func:`eap_anomaly.whitening.fit_whitening`): every component above rounding noise (at most
+    n - 1 when n <= d), or, with ``variance`` (e.g. 0.95), the leading ones that explain that
     share of the variance."""
-    mean = X.mean(0)
-    _, s, vt = np.linalg.svd(X - mean, full_matrices=False)
-    var = s**2 / max(X.shape[0] - 1, 1)
-    keep = var > rel_tol * var[0]
-    if variance is not None:
-        keep &= np.arange(var.size) < int(np.searchsorted(np.cumsum(var) / var.sum(), variance)) + 1
-    W = vt[keep].T / np.sqrt(var[keep])
-
-    def transform(Z: np.ndarray) -> np.ndarray:
-        out: np.ndarray = np.ascontiguousarray((Z - mean) @ W)
-        return out
-
-    return transform
+    fitted = fit_whitening(X, 1.0 if variance is None else variance)
+    return lambda Z: fitted.transform(Z, np.dtype(np.float64))
 
 
 # --------------------------------------------------------------------------------------------
