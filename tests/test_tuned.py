@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 from numpy.testing import assert_allclose, assert_array_equal
 
-from eap_anomaly import EAPScorer, knn_radii, rarity_scores
+from eap_anomaly import EAPScorer, compare_sets, knn_radii, rarity_scores
 from eap_anomaly.evaluation.baselines import quality_scores
 from eap_anomaly.posterior import TAIL
 from eap_anomaly.tuning import validation_folds
@@ -212,3 +212,13 @@ def test_evaluation_runs_the_preset_as_a_method(data):
     assert_array_equal(q["EAP_TUNED"], EAPScorer.tuned(random_state=4).fit(X, y).score_samples(Z))
     with pytest.raises(ValueError, match="y_train"):
         quality_scores(scorer, X, Z, ("EAP_TUNED",), random_state=4)
+
+
+def test_compare_counts_rows_outside_every_ball_as_unrealistic_with_the_tail(data):
+    X, y, Z = data
+    sets = {"near": Z[:100], "wide": Z[100:]}
+    paper = compare_sets(EAPScorer(random_state=0).fit(X, y), sets)
+    tail = compare_sets(EAPScorer(random_state=0, outside="tail").fit(X, y), sets)
+    for a, b in zip(paper.rows, tail.rows):
+        assert (a.unrealistic, a.indistinguishable) == (b.unrealistic, b.indistinguishable)
+    assert paper.rows[1].unrealistic > 0.1
