@@ -8,10 +8,12 @@ potentials (the epsilon scaling of Schmitzer 2019 and geomloss).
 
 from __future__ import annotations
 
+import warnings
 from typing import List, Tuple
 
 import numpy as np
 from scipy.special import logsumexp
+from sklearn.exceptions import ConvergenceWarning
 
 #: eps is divided by this factor between annealing stages.
 ANNEAL = 2.0
@@ -32,8 +34,9 @@ def sinkhorn(cost: np.ndarray, a: np.ndarray, b: np.ndarray, eps: float, tol: fl
 
     The plan is ``P_ij = a_i b_j exp((f_i + g_j - C_ij) / eps)``; after the last sweep its
     columns sum exactly to b and its rows to a within ``tol`` (L1), or the sweeps stop at
-    ``max_sweeps``: near-permutation plans (a set against a translate of itself) converge
-    sublinearly, and LAVA only ranks by the potentials.
+    ``max_sweeps`` with a ``ConvergenceWarning`` that gives the error reached: near-permutation
+    plans (a set against a translate of itself) converge sublinearly, and LAVA only ranks by the
+    potentials.
     """
     log_a, log_b = np.log(a), np.log(b)
     f, g = np.zeros(cost.shape[0]), np.zeros(cost.shape[1])
@@ -46,9 +49,12 @@ def sinkhorn(cost: np.ndarray, a: np.ndarray, b: np.ndarray, eps: float, tol: fl
         g = c_transform(cost.T, f, log_a, eps)
         f_next = c_transform(cost, g, log_b, eps)
         # the rows of the plan of (f, g) sum to a * exp((f - f_next) / eps)
-        if np.abs(a * np.expm1((f - f_next) / eps)).sum() < tol:
+        error = float(np.abs(a * np.expm1((f - f_next) / eps)).sum())
+        if error < tol:
             break
         f = f_next
+    else:
+        _not_converged(max_sweeps, error, tol)
     return f, g
 
 
@@ -64,10 +70,18 @@ def symmetric_potential(cost: np.ndarray, a: np.ndarray, eps: float, tol: float 
             f = (f + c_transform(cost, f, log_a, stage)) / 2
     for _ in range(max_sweeps):
         f_next = c_transform(cost, f, log_a, eps)
-        if np.abs(a * np.expm1((f - f_next) / eps)).sum() < tol:
+        error = float(np.abs(a * np.expm1((f - f_next) / eps)).sum())
+        if error < tol:
             break
         f = (f + f_next) / 2
+    else:
+        _not_converged(max_sweeps, error, tol)
     return f
+
+
+def _not_converged(sweeps: int, error: float, tol: float) -> None:
+    warnings.warn(f"Sinkhorn stopped after {sweeps} sweeps with a marginal error of {error:.1e} "
+                  f"(tol {tol:.0e}); the potentials are approximate", ConvergenceWarning, stacklevel=3)
 
 
 def _stages(cost: np.ndarray, eps: float) -> List[float]:
