@@ -16,6 +16,7 @@
 #include "eap/isa.hpp"
 #include "eap/khat.hpp"
 #include "eap/knn_radii.hpp"
+#include "eap/nearest.hpp"
 #include "eap/rarity.hpp"
 #include "eap/rounds_fit.hpp"
 #include "eap/rounds_pass.hpp"
@@ -65,6 +66,21 @@ py::array_t<double> rarity_scores(const Array<T>& Z, const Array<T>& C, const Ar
     {
         py::gil_scoped_release release;
         eap::rarity_scores(z, l, c, n, d, r, tau, n_threads, o);
+    }
+    return out;
+}
+
+template <class T>
+py::array_t<double> nearest_distances(const Array<T>& Z, const Array<T>& C, int n_threads) {
+    const std::size_t n = rows_of(C, "C", 0), d = static_cast<std::size_t>(C.shape(1));
+    const std::size_t l = rows_of(Z, "Z", d);
+    if (n < 1) throw py::value_error("at least 1 centre is needed");
+    py::array_t<double> out(static_cast<py::ssize_t>(l));
+    const T *z = Z.data(), *c = C.data();
+    double* o = out.mutable_data();
+    {
+        py::gil_scoped_release release;
+        eap::nearest_distances(z, l, c, n, d, n_threads, o);
     }
     return out;
 }
@@ -279,6 +295,8 @@ void bind_dtype(py::module_& m, const char* pass_name) {
     m.def("knn_radii", &knn_radii<T>, py::arg("C").noconvert(), py::arg("k"), py::arg("n_threads"));
     m.def("rarity_scores", &rarity_scores<T>, py::arg("Z").noconvert(), py::arg("C").noconvert(),
           py::arg("radii").noconvert(), py::arg("tau"), py::arg("n_threads"));
+    m.def("nearest_distances", &nearest_distances<T>, py::arg("Z").noconvert(),
+          py::arg("C").noconvert(), py::arg("n_threads"));
     m.def("cover_ranks", &cover_ranks<T>, py::arg("C").noconvert(), py::arg("A").noconvert(),
           py::arg("anomaly_index").noconvert(), py::arg("n_threads"));
 }

@@ -92,6 +92,11 @@ def ref_rarity(Z, C, radii, tau=None) -> np.ndarray:
     return out
 
 
+def ref_nearest(Z, C) -> np.ndarray:
+    """Distance from each query to its nearest centre, min_i d(c_i, z) (exact flavour)."""
+    return ref_dists(Z, C, exact=True).min(axis=1)
+
+
 def ref_match_rows(C, A) -> np.ndarray:
     """Index of the first row of C equal to each row of A, -1 if none."""
     C, A = _as_data(C), _as_data(A)

@@ -20,6 +20,7 @@ import pytest
 from eap_anomaly import EAPScorer
 from eap_anomaly import files as eap_files
 from eap_anomaly.cli import DETAIL_COLUMNS, main
+from helpers import DETAIL_FIELDS, labelled_data
 
 pq = pytest.importorskip("pyarrow.parquet")
 pa = pytest.importorskip("pyarrow")
@@ -34,16 +35,7 @@ ERROR_PREFIX = "eap-anomaly: error:"
 
 @pytest.fixture(scope="module")
 def data():
-    rng = np.random.default_rng(7)
-    y = (rng.random(N_TRAIN) < 0.05).astype(np.int64)
-    X = rng.normal(size=(N_TRAIN, D))
-    X[y == 1] += 3.0
-    Z = np.vstack([
-        rng.normal(size=(N_AUX // 3, D)),
-        rng.normal(size=(N_AUX // 3, D)) + 3.0,
-        rng.normal(scale=5.0, size=(N_AUX - 2 * (N_AUX // 3), D)),
-    ])
-    return X, y, Z
+    return labelled_data(7, N_TRAIN, D, N_AUX, rate=0.05, shift=3.0, wide=5.0)
 
 
 @pytest.fixture(scope="module")
@@ -262,7 +254,7 @@ def test_output_formats_and_details(tmp_path, capsys, model, aux_npy, expected, 
     columns = DETAIL_COLUMNS if details else ["quality"]
     got = read_output(out, columns)
     if details:
-        assert DETAIL_COLUMNS == ["quality", "p_anomaly", "density", "rarity"]
+        assert DETAIL_COLUMNS == list(DETAIL_FIELDS)
         assert got.shape == (N_AUX, 4)
         assert np.array_equal(got, expected_details)
         assert np.array_equal(got[:, 0], expected)

@@ -1,6 +1,6 @@
 """Scoring Dask collections on a distributed cluster of worker processes (issue 7).
 
-``eap_anomaly.dask.score(scorer, candidates, n_jobs=None)`` must equal local scoring exactly.
+``eap_anomaly.dask.score_samples(scorer, candidates, n_jobs=None)`` must equal local scoring exactly.
 """
 
 from __future__ import annotations
@@ -17,20 +17,15 @@ da = pytest.importorskip("dask.array")
 distributed = pytest.importorskip("distributed")
 
 from eap_anomaly import EAPScorer  # noqa: E402
-from eap_anomaly.dask import score  # noqa: E402
+from eap_anomaly.dask import score_samples  # noqa: E402
+from helpers import labelled_data  # noqa: E402
 
 D = 4
 
 
 @pytest.fixture(scope="module")
 def data():
-    rng = np.random.default_rng(3)
-    y = (rng.random(600) < 0.08).astype(int)
-    X = rng.normal(size=(600, D))
-    X[y == 1] += 3.0
-    Z = np.vstack([rng.normal(size=(400, D)), rng.normal(size=(300, D)) + 3.0,
-                   rng.normal(scale=5.0, size=(300, D))])
-    return X, y, Z
+    return labelled_data(3, 600, D, 1000, rate=0.08, shift=3.0, wide=5.0, groups=(400, 300, 300))
 
 
 @pytest.fixture(scope="module")
@@ -75,7 +70,7 @@ def test_uneven_row_chunks_equal_local_scoring(client, scorer, data, expected):
     rows = (137, 1, 400, 0, 212, 250)
     assert sum(rows) == Z.shape[0]
     candidates = da.from_array(Z, chunks=(rows, D))
-    lazy = score(scorer, candidates)
+    lazy = score_samples(scorer, candidates)
     assert isinstance(lazy, da.Array)
     assert lazy.shape == (Z.shape[0],) and lazy.dtype == np.float64
     assert lazy.chunks == (rows,)  # one block of results per block of rows
@@ -91,18 +86,18 @@ def test_chunks_split_along_columns_equal_local_scoring(client, scorer, data, ex
     Z = data[2]
     candidates = da.from_array(Z, chunks=((300, 300, 400), (1, 3)))
     assert candidates.numblocks == (3, 2)
-    lazy = score(scorer, candidates)
+    lazy = score_samples(scorer, candidates)
     assert lazy.chunks == ((300, 300, 400),)
     assert np.array_equal(compute(client, lazy), expected)
 
 
 def test_many_small_chunks_equal_local_scoring(client, scorer, data, expected):
     candidates = da.from_array(data[2], chunks=(93, 2))
-    assert np.array_equal(compute(client, score(scorer, candidates)), expected)
+    assert np.array_equal(compute(client, score_samples(scorer, candidates)), expected)
 
 
 def test_scorer_enters_the_graph_once(scorer, data):
-    lazy = score(scorer, da.from_array(data[2], chunks=(100, 2)))
+    lazy = score_samples(scorer, da.from_array(data[2], chunks=(100, 2)))
     graph = dict(lazy.__dask_graph__())
     scorer_keys = [key for key in graph if "EAPScorer" in str(key)]
     assert len(scorer_keys) == 1
@@ -113,7 +108,7 @@ def test_float32_scorer_equals_local_scoring(client, data):
     X, y, Z = data
     scorer32 = EAPScorer(random_state=1, centres="normals").fit(X.astype(np.float32), y)
     Z32 = Z.astype(np.float32)
-    got = compute(client, score(scorer32, da.from_array(Z32, chunks=(250, D))))
+    got = compute(client, score_samples(scorer32, da.from_array(Z32, chunks=(250, D))))
     assert np.array_equal(got, scorer32.score_samples(Z32))
 
 
@@ -123,19 +118,19 @@ def test_float32_scorer_refuses_float64_blocks_like_local_scoring(client, data):
     with pytest.raises(TypeError, match="float32"):
         scorer32.score_samples(Z)
     with pytest.raises(TypeError, match="float32"):
-        compute(client, score(scorer32, da.from_array(Z, chunks=(500, D))))
+        compute(client, score_samples(scorer32, da.from_array(Z, chunks=(500, D))))
 
 
 def test_float64_scorer_converts_float32_blocks_like_local_scoring(client, scorer, data):
     Z32 = data[2].astype(np.float32)
-    got = compute(client, score(scorer, da.from_array(Z32, chunks=(250, D))))
+    got = compute(client, score_samples(scorer, da.from_array(Z32, chunks=(250, D))))
     assert np.array_equal(got, scorer.score_samples(Z32))
 
 
 def test_bagged_scorer_equals_local_scoring(client, data):
     X, y, Z = data
     bagged = EAPScorer(random_state=2, n_bags=2).fit(X, y)
-    got = compute(client, score(bagged, da.from_array(Z, chunks=(333, D))))
+    got = compute(client, score_samples(bagged, da.from_array(Z, chunks=(333, D))))
     assert np.array_equal(got, bagged.score_samples(Z))
 
 
@@ -146,7 +141,7 @@ def test_dask_dataframe_equals_local_scoring(client, scorer, data, expected, col
     Z = data[2]
     names = [f"f{i}" for i in range(D)] if columns == "named" else list(range(D))
     frame = dd.from_pandas(pd.DataFrame(Z, columns=names), npartitions=3)
-    lazy = score(scorer, frame)
+    lazy = score_samples(scorer, frame)
     assert isinstance(lazy, da.Array)
     assert lazy.shape == (Z.shape[0],)
     assert np.array_equal(compute(client, lazy), expected)
@@ -154,14 +149,14 @@ def test_dask_dataframe_equals_local_scoring(client, scorer, data, expected, col
 
 def test_n_jobs_override(client, scorer, data, expected):
     candidates = da.from_array(data[2], chunks=(400, D))
-    got = compute(client, score(scorer, candidates, n_jobs=1))
+    got = compute(client, score_samples(scorer, candidates, n_jobs=1))
     assert np.array_equal(got, expected)
     assert scorer.n_jobs is None  # the caller's scorer is not modified
-    assert np.array_equal(compute(client, score(scorer, candidates, n_jobs=2)), expected)
+    assert np.array_equal(compute(client, score_samples(scorer, candidates, n_jobs=2)), expected)
 
 
 def test_local_schedulers_give_the_same_result(scorer, data, expected):
-    lazy = score(scorer, da.from_array(data[2], chunks=(300, D)))
+    lazy = score_samples(scorer, da.from_array(data[2], chunks=(300, D)))
     (sync,) = dask.compute(lazy, scheduler="synchronous")
     (threads,) = dask.compute(lazy, scheduler="threads")
     assert np.array_equal(sync, expected)
@@ -171,7 +166,7 @@ def test_local_schedulers_give_the_same_result(scorer, data, expected):
 def test_nan_in_a_block_raises_on_compute(client, scorer, data):
     Z = data[2].copy()
     Z[750, 1] = np.nan
-    lazy = score(scorer, da.from_array(Z, chunks=(250, D)))
+    lazy = score_samples(scorer, da.from_array(Z, chunks=(250, D)))
     with pytest.raises(ValueError, match="NaN"):
         compute(client, lazy)
 
@@ -179,29 +174,29 @@ def test_nan_in_a_block_raises_on_compute(client, scorer, data):
 @pytest.mark.parametrize("n_jobs, error", [(0, ValueError), ("2", TypeError), (1.5, TypeError)])
 def test_bad_n_jobs_raises(scorer, data, n_jobs, error):
     with pytest.raises(error):
-        score(scorer, da.from_array(data[2], chunks=(250, D)), n_jobs=n_jobs)
+        score_samples(scorer, da.from_array(data[2], chunks=(250, D)), n_jobs=n_jobs)
 
 
 @pytest.mark.parametrize("width", [D - 1, D + 1])
 def test_wrong_width_raises_value_error(scorer, width):
     candidates = da.zeros((20, width), chunks=(10, width))
     with pytest.raises(ValueError, match="features"):
-        score(scorer, candidates)
+        score_samples(scorer, candidates)
 
 
 @pytest.mark.parametrize("shape", [(20,), (5, 2, 2)], ids=["1-D", "3-D"])
 def test_wrong_dimensions_raise_value_error(scorer, shape):
     with pytest.raises(ValueError, match="2-D"):
-        score(scorer, da.zeros(shape, chunks=5))
+        score_samples(scorer, da.zeros(shape, chunks=5))
 
 
 @pytest.mark.parametrize("candidates", [np.zeros((5, D)), [[0.0] * D] * 5, None],
                          ids=["numpy", "list", "None"])
 def test_not_a_dask_collection_raises_type_error(scorer, candidates):
     with pytest.raises(TypeError, match="Dask"):
-        score(scorer, candidates)
+        score_samples(scorer, candidates)
 
 
 def test_unfitted_scorer_raises_not_fitted(data):
     with pytest.raises(NotFittedError):
-        score(EAPScorer(), da.from_array(data[2], chunks=(250, D)))
+        score_samples(EAPScorer(), da.from_array(data[2], chunks=(250, D)))

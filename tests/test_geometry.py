@@ -1,5 +1,6 @@
 """knn_radii, rarity_scores and estimate_k (SPEC sections 1-3) against the references in
-reference.py, plus edge cases, exact scaling and thread-count invariance."""
+reference.py, plus edge cases and exact scaling. (Bad and unusual input: test_validation.py;
+thread-count invariance: test_threads.py.)"""
 
 from __future__ import annotations
 
@@ -11,8 +12,10 @@ import pytest
 from numpy.testing import assert_allclose, assert_array_equal
 from scipy.special import betaincinv
 
-from eap_anomaly import _core, estimate_k, knn_radii, rarity_scores
+from eap_anomaly import _core, estimate_k, knn_radii, nearest_distances, rarity_scores
+from helpers import blobs, normals_and_anomalies
 from reference import (
+    ref_nearest,
     TAU,
     ref_cover,
     ref_estimate_k,
@@ -25,13 +28,6 @@ DTYPES = [np.float32, np.float64]
 RTOL = {np.dtype(np.float32): 1e-5, np.dtype(np.float64): 1e-12}
 # (n, d): d = 1, 3 and 40; n around the 8/16-point panel widths and the 64-row blocks.
 SHAPES = [(2, 1), (9, 1), (17, 3), (40, 3), (65, 40), (130, 3), (150, 40)]
-
-
-def blobs(rng, n, d, dtype):
-    """Gaussian data with a little cluster structure."""
-    centres = rng.normal(scale=4.0, size=(3, d))
-    X = centres[rng.integers(0, 3, size=n)] + rng.normal(size=(n, d))
-    return X.astype(dtype)
 
 
 def ks_for(n):
@@ -130,11 +126,6 @@ def test_knn_radii_float32_kept_and_consistent(dtype):
     assert got.dtype == np.float64
     # the float32 result is the distance between float32 points, within float32 rounding
     assert_allclose(got, ref_knn_radii(C, 5), rtol=RTOL[np.dtype(dtype)], atol=0)
-    assert C.dtype == dtype  # input untouched
-    # non-C-contiguous views and Fortran order give the same answer as a contiguous copy
-    wide = np.ascontiguousarray(np.repeat(C, 2, axis=1))
-    assert_array_equal(knn_radii(wide[:, ::2], 5), got)
-    assert_array_equal(knn_radii(np.asfortranarray(C), 5), got)
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
@@ -254,13 +245,6 @@ def test_rarity_centres_against_their_own_knn_balls(dtype):
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
-def test_rarity_empty_queries(dtype):
-    C = np.array([[0.0, 1.0], [2.0, 3.0]], dtype=dtype)
-    got = rarity_scores(np.empty((0, 2), dtype=dtype), C, [1.0, 1.0])
-    assert got.shape == (0,) and got.dtype == np.float64
-
-
-@pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("exponent_index", [0, 1])
 def test_rarity_scales_exactly(dtype, exponent_index):
     e = extreme_exponents(dtype)[exponent_index]
@@ -278,6 +262,49 @@ def test_rarity_scales_exactly(dtype, exponent_index):
     assert np.array_equal(Cs / dtype(s), C) and np.array_equal(Zs / dtype(s), Z)
     assert_array_equal(rarity_scores(Zs, Cs, radii * s), base * s)
     assert_array_equal(knn_radii(Cs, 6), radii * s)
+
+
+# ---------------------------------------------------------------------------------------------
+# nearest_distances (the rarity's extension outside every ball)
+# ---------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("n,d", SHAPES)
+def test_nearest_random_matches_reference(dtype, n, d):
+    rng = np.random.default_rng([n, d, 7])
+    C = blobs(rng, n, d, dtype)
+    # near the data, far away, and the centres themselves (distance exactly 0)
+    Z = np.vstack([blobs(rng, 60, d, dtype), (rng.normal(size=(5, d)) * 50).astype(dtype), C[:30]])
+    got = nearest_distances(Z, C)
+    assert got.dtype == np.float64 and got.shape == (Z.shape[0],)
+    assert_array_equal(got, ref_nearest(Z, C))
+    assert_array_equal(got[65:], 0.0)
+    assert_array_equal(nearest_distances(Z, C, n_jobs=2), nearest_distances(Z, C, n_jobs=1))
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_nearest_edge_cases(dtype):
+    one = np.array([[3.0, 4.0]], dtype=dtype)  # a single centre
+    Z = np.array([[0.0, 0.0], [3.0, 4.0], [6.0, 8.0]], dtype=dtype)
+    assert_array_equal(nearest_distances(Z, one), [5.0, 0.0, 5.0])
+    dup = np.repeat(one, 70, axis=0)  # duplicates across panels, and a ragged last panel
+    assert_array_equal(nearest_distances(Z, dup), [5.0, 0.0, 5.0])
+    # a tie between two centres, and d = 1
+    assert_array_equal(nearest_distances(np.array([[0.0]], dtype=dtype),
+                                         np.array([[-2.0], [2.0]], dtype=dtype)), [2.0])
+    assert nearest_distances(np.empty((0, 2), dtype=dtype), one).shape == (0,)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("exponent_index", [0, 1])
+def test_nearest_scales_exactly(dtype, exponent_index):
+    s = 2.0 ** extreme_exponents(dtype)[exponent_index]
+    rng = np.random.default_rng([8, exponent_index])
+    C, Z = blobs(rng, 50, 4, dtype), blobs(rng, 40, 4, dtype) * dtype(3)
+    Cs, Zs = C * dtype(s), Z * dtype(s)
+    assert np.array_equal(Cs / dtype(s), C) and np.array_equal(Zs / dtype(s), Z)
+    assert_array_equal(nearest_distances(Zs, Cs), nearest_distances(Z, C) * s)
 
 
 def test_rarity_float32_no_float64_copy():
@@ -298,14 +325,6 @@ def test_rarity_float32_no_float64_copy():
 # ---------------------------------------------------------------------------------------------
 # estimate_k
 # ---------------------------------------------------------------------------------------------
-
-
-def normals_and_anomalies(rng, n_normal, m, d, dtype):
-    normals = blobs(rng, n_normal, d, dtype)
-    # anomalies: some close to the data, some far, some in between
-    scale = rng.choice([1.0, 3.0, 10.0], size=(m, 1))
-    anomalies = (rng.normal(size=(m, d)) * scale * 3).astype(dtype)
-    return normals, anomalies
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
@@ -491,32 +510,8 @@ def test_estimate_k_scale_invariant(dtype, exponent_index):
 
 
 # ---------------------------------------------------------------------------------------------
-# Thread-count invariance
+# A large case (thread-count invariance itself: test_threads.py)
 # ---------------------------------------------------------------------------------------------
-
-
-@pytest.mark.parametrize("dtype", DTYPES)
-def test_results_identical_for_every_thread_count(dtype):
-    rng = np.random.default_rng(16)
-    normals, A = normals_and_anomalies(rng, 700, 60, 5, dtype)
-    C = np.vstack([normals, A])
-    Z = blobs(rng, 700, 5, dtype)
-    index = np.arange(700, 760, dtype=np.int64)
-    for k in (1, 40, 759):
-        radii = {j: knn_radii(C, k, n_jobs=j) for j in (1, 2, 3, None, -1)}
-        for j in (2, 3, None, -1):
-            assert np.array_equal(radii[1], radii[j])
-        scores = {j: rarity_scores(Z, C, radii[1], n_jobs=j) for j in (1, 2, 3, None, -1)}
-        for j in (2, 3, None, -1):
-            assert np.array_equal(scores[1], scores[j])
-    assert (scores[1] > 0).any()
-    covers = [_core.cover_ranks(C, A, index, t) for t in (1, 2, 3)]
-    assert np.array_equal(covers[0], covers[1]) and np.array_equal(covers[0], covers[2])
-    assert len(set(covers[0].tolist())) > 1  # varied votes, not a degenerate case
-    ks = {j: estimate_k(C, A, 2, 0.9, n_jobs=j) for j in (1, 2, 3, None, -1)}
-    assert len(set(ks.values())) == 1
-    ks = {j: estimate_k(normals, A, 1, 0.7, n_jobs=j) for j in (1, 2, 3, None, -1)}
-    assert len(set(ks.values())) == 1
 
 
 def test_thread_invariance_spot_check_against_reference():

@@ -20,6 +20,7 @@ import pytest
 from numpy.testing import assert_array_equal
 
 from eap_anomaly import EAPScorer
+from helpers import assert_same_details
 
 pytestmark = pytest.mark.skipif(
     sys.platform == "win32" or not hasattr(signal, "SIGINT"),
@@ -29,7 +30,6 @@ pytestmark = pytest.mark.skipif(
 MAX_LATENCY_S = 2.0  # "about a second", with room for a loaded machine
 MIN_UNINTERRUPTED_S = 6.0  # the job must be long for the test to mean anything
 SIGNAL_AFTER_S = 0.4
-FIELDS = ("quality", "p_anomaly", "density", "rarity")
 
 
 def fitted_scorer(n: int, d: int) -> EAPScorer:
@@ -111,9 +111,7 @@ def test_sigint_interrupts_long_score_promptly(n: int, d: int) -> None:
 
     # the scorer is still usable and gives the same answers
     after = scorer.score_samples(probe, return_details=True)
-    for name in FIELDS:
-        assert_array_equal(getattr(after, name), getattr(before, name), err_msg=name)
-    assert after.k == before.k and after.threshold == before.threshold
+    assert_same_details(after, before)
 
 
 def test_sigint_with_small_chunks_is_prompt_and_repeatable() -> None:

@@ -16,28 +16,12 @@ from sklearn.exceptions import NotFittedError
 
 from eap_anomaly import SSDO, EAPScorer
 from eap_anomaly.scorer import FORMAT, FORMAT_VERSION
-
-DETAIL_FIELDS = ("quality", "p_anomaly", "density", "rarity")
-
-
-def make_data(seed: int = 0, n: int = 400, d: int = 3, l: int = 600):
-    rng = np.random.default_rng(seed)
-    y = (rng.random(n) < 0.1).astype(int)
-    y[:3] = 1
-    X = rng.normal(size=(n, d))
-    X[y == 1] += 2.5
-    # candidates: near the normals, near the anomalies, and far off the data
-    Z = np.vstack([
-        rng.normal(size=(l // 3, d)),
-        rng.normal(size=(l // 3, d)) + 2.5,
-        rng.normal(scale=6.0, size=(l - 2 * (l // 3), d)),
-    ])
-    return X, y, Z
+from helpers import assert_same_details, labelled_data
 
 
 @pytest.fixture(scope="module")
 def data():
-    return make_data()
+    return labelled_data(0, 400, 3, 600, rate=0.1, shift=2.5, wide=6.0, forced=3)
 
 
 @pytest.fixture(scope="module")
@@ -49,15 +33,6 @@ def fitted(data):
 def npz_arrays(path) -> dict:
     with np.load(path, allow_pickle=False) as f:
         return {name: f[name] for name in f.files}
-
-
-def assert_same_details(a, b) -> None:
-    for name in DETAIL_FIELDS:
-        assert np.array_equal(getattr(a, name), getattr(b, name)), name
-    assert np.array_equal(np.asarray(a.k), np.asarray(b.k))
-    assert np.array_equal(np.asarray(a.threshold), np.asarray(b.threshold))
-    assert type(a.k) is type(b.k)
-    assert type(a.threshold) is type(b.threshold)
 
 
 # --------------------------------------------------------------------------- save / load
@@ -138,7 +113,7 @@ def test_saved_file_is_a_plain_versioned_npz(tmp_path, fitted):
     assert zipfile.is_zipfile(path)
     arrays = npz_arrays(path)  # allow_pickle=False: would raise on any object array
     assert str(arrays["format"]) == FORMAT == "eap-anomaly-scorer"
-    assert int(arrays["format_version"]) == FORMAT_VERSION == 2
+    assert int(arrays["format_version"]) == FORMAT_VERSION == 3
     for name, value in arrays.items():
         assert value.dtype != object, name
     params = json.loads(str(arrays["params"]))

@@ -14,6 +14,15 @@ from sklearn.base import clone
 
 import eap_anomaly as eap
 from eap_anomaly import EAPScorer, SSDO, expected_anomaly_posterior
+from helpers import (
+    DETAIL_FIELDS,
+    RTOL,
+    assert_details_match,
+    assert_same_details,
+    cut_atol_p,
+    kernel_cut_atol,
+    p_atol_of,
+)
 from reference_pipeline import (
     ref_class_probability,
     ref_eap,
@@ -24,18 +33,10 @@ from reference_pipeline import (
 )
 
 
+
 def score_auxiliary(*args, **kwargs):
     """The package's one call with scikit-learn's forest, as the references fit it."""
     return eap.score_auxiliary(*args, prior="sklearn", **kwargs)
-
-
-RTOL = {np.dtype(np.float64): 1e-9, np.dtype(np.float32): 1e-4}
-
-
-def kernel_cut_atol(alpha: float, n: int) -> float:
-    """SPEC 4.3: skipping kernel terms below 2^-60 may change f by up to alpha * n * 2^-60 in
-    absolute terms (visible, relatively, on the tiny f of points far from every anomaly)."""
-    return alpha * n * 2.0**-60
 
 
 GROUP = 30  # candidates per group in make_data
@@ -75,33 +76,6 @@ def fitted(data):
 def ref_default(data):
     X, y, Z = data
     return ref_score_auxiliary(X, y, Z, random_state=0)
-
-
-def cut_atol_p(alpha: float, n: int, lam: float) -> float:
-    """The SPEC 4.3 cut-off error carried into P(y=1|x) (and into phi, a convex combination
-    with weight <= 1 on it): f' = f - min f moves by at most 2 alpha n 2^-60, and the slope of
-    1 - 2^-(x/lam)^2 is at most sqrt(2 ln 2) e^-1/2 / lam < 0.72 / lam."""
-    return 0.72 * 2.0 * kernel_cut_atol(alpha, n) / lam
-
-
-def p_atol_of(ref, alpha=2.3) -> float:
-    """cut_atol_p for a reference result of ref_round / ref_score_auxiliary."""
-    if ref["threshold"] == 0:
-        return 0.0
-    return cut_atol_p(alpha, ref["ssdo"]["train"].shape[0], ref["threshold"])
-
-
-def assert_details_match(res, ref, dtype, alpha=2.3):
-    rtol = RTOL[np.dtype(dtype)]
-    p_atol = p_atol_of(ref, alpha)
-    atol = {"quality": p_atol, "p_anomaly": p_atol, "density": 0.0, "rarity": 0.0}
-    for field in ("quality", "p_anomaly", "density", "rarity"):
-        got = getattr(res, field)
-        assert got.dtype == np.float64, field
-        assert_allclose(got, ref[field], rtol=rtol, atol=atol[field], err_msg=field)
-    assert res.k == ref["k"]
-    assert isinstance(res.k, (int, np.integer))
-    assert_allclose(res.threshold, ref["threshold"], rtol=rtol, atol=0)
 
 
 # =========================================================================== SSDO (SPEC 4-5)
@@ -236,15 +210,6 @@ def test_ssdo_sklearn_params_and_clone(data):
                     atol=kernel_cut_atol(1.5, X.shape[0]))
 
 
-def test_ssdo_thread_count_invariant(data):
-    X, y, Z = data
-    one = SSDO(prior="sklearn", random_state=0, n_jobs=1).fit(X, y)
-    two = SSDO(prior="sklearn", random_state=0, n_jobs=2).fit(X, y)
-    assert_array_equal(one.decision_scores_, two.decision_scores_)
-    assert_array_equal(one.decision_function(Z), two.decision_function(Z))
-    assert_array_equal(one.predict_proba(Z), two.predict_proba(Z))
-
-
 # ======================================================================= posterior (SPEC 7)
 
 
@@ -269,20 +234,6 @@ def test_eap_zero_density_gives_prior_mean():
     for a0, b0 in [(0.1, 0.9), (0.0, 1.0), (3.0, 0.5), (1.0, 0.0)]:
         phi = expected_anomaly_posterior(p, np.zeros_like(p), 123, a0, b0)
         assert_allclose(phi, a0 / (a0 + b0), rtol=1e-15, atol=0)
-
-
-@pytest.mark.parametrize("a0, b0", [(-0.1, 0.9), (0.1, -0.5), (-1.0, -1.0), (0.0, 0.0),
-                                    (np.nan, 0.5), (0.5, np.nan), (np.nan, np.nan)])
-def test_eap_invalid_prior_raises(a0, b0):
-    with pytest.raises(ValueError):
-        expected_anomaly_posterior(np.array([0.5]), np.array([0.5]), 10, a0, b0)
-
-
-@pytest.mark.parametrize("a0, b0", [(-0.1, 0.9), (0.0, 0.0), (np.nan, 0.5)])
-def test_score_auxiliary_invalid_prior_raises(data, a0, b0):
-    X, y, Z = data
-    with pytest.raises(ValueError):
-        score_auxiliary(X, y, Z, alpha0=a0, beta0=b0, random_state=0)
 
 
 def test_eap_property_p3_monotone_and_between():
@@ -396,7 +347,7 @@ def test_all_training_points_identical_warns_and_gives_prior_mean():
     assert_allclose(res.quality, 5 / 30, rtol=1e-15)
 
 
-# ================================================================ chunking, mmap, threads
+# ======================================================================== chunking, mmap
 
 
 def test_chunked_scoring_equals_one_pass(data, fitted):
@@ -406,8 +357,7 @@ def test_chunked_scoring_equals_one_pass(data, fitted):
     assert Z.shape[0] % 7 != 0  # a ragged last chunk
     a = small.score_samples(Z, return_details=True)
     b = large.score_samples(Z, return_details=True)
-    for field in ("quality", "p_anomaly", "density", "rarity"):
-        assert_array_equal(getattr(a, field), getattr(b, field), err_msg=field)
+    assert_same_details(a, b)
     # A fitted scorer scores repeatedly and in pieces with the same result.
     assert_array_equal(small.score_samples(Z[:40]), a.quality[:40])
     assert_array_equal(small.score_samples(Z[40:]), a.quality[40:])
@@ -425,41 +375,8 @@ def test_memory_mapped_candidates(data, dtype, tmp_path):
     expected = scorer.score_samples(Z, return_details=True)
     for chunk in (7, 10**6):
         scorer.set_params(chunk_size=chunk)
-        got = scorer.score_samples(Zm, return_details=True)
-        for field in ("quality", "p_anomaly", "density", "rarity"):
-            assert_array_equal(getattr(got, field), getattr(expected, field), err_msg=field)
+        assert_same_details(scorer.score_samples(Zm, return_details=True), expected, f"chunk_size={chunk}")
     assert_array_equal(Zm, Z)  # read-only map untouched
-
-
-@pytest.mark.parametrize("centres", ["all", "normals"])
-def test_score_auxiliary_thread_count_invariant(data, centres):
-    X, y, Z = data
-    one = score_auxiliary(X, y, Z, centres=centres, random_state=0, n_jobs=1, return_details=True)
-    two = score_auxiliary(X, y, Z, centres=centres, random_state=0, n_jobs=2, return_details=True)
-    for field in ("quality", "p_anomaly", "density", "rarity"):
-        assert_array_equal(getattr(one, field), getattr(two, field), err_msg=field)
-    assert one.k == two.k and one.threshold == two.threshold
-    with pytest.raises(ValueError):
-        score_auxiliary(X, y, Z, centres=centres, random_state=0, n_jobs=0)
-
-
-def test_empty_and_mismatched_candidates(data, fitted):
-    X, y, Z = data
-    assert fitted.score_samples(np.empty((0, X.shape[1]))).shape == (0,)
-    with pytest.raises(ValueError):
-        fitted.score_samples(Z[:, :2])
-    with pytest.raises(ValueError):
-        SSDO(prior="sklearn", random_state=0).fit(X, y).decision_function(Z[:, :2])
-
-
-def test_ssdo_empty_candidates(data, fitted):
-    """SSDO accepts zero candidate rows like EAPScorer.score_samples does (its input check allows
-    empty rows): decision_function -> shape (0,), predict_proba -> shape (0, 2)."""
-    X, y, _ = data
-    det = SSDO(prior="sklearn", random_state=0).fit(X, y)
-    empty = np.empty((0, X.shape[1]))
-    assert det.decision_function(empty).shape == (0,)
-    assert det.predict_proba(empty).shape == (0, 2)
 
 
 # ============================================================================ labels, inputs
@@ -478,6 +395,11 @@ def test_no_training_anomalies(data):
     assert_allclose(res.quality, ref["quality"], rtol=1e-9, atol=p_atol_of(ref))
     assert_allclose(res.p_anomaly, ref["p_anomaly"], rtol=1e-9, atol=p_atol_of(ref))
     assert_array_equal(res.quality[res.density == 0], 0.0)
+    # the estimator warns the same, and its fitted prior has alpha0 = 0
+    with pytest.warns(UserWarning, match="no training anomalies"):
+        scorer = EAPScorer(prior="sklearn", random_state=0).fit(X, y)
+    assert scorer.alpha0_ == 0.0
+    assert_array_equal(scorer.score_samples(Z), res.quality)
     # An explicit k skips k-hat: no warning (filterwarnings=error would turn one into a failure).
     q = score_auxiliary(X, y, Z, k=9, random_state=0)
     ref9 = ref_score_auxiliary(X, y, Z, k=9, random_state=0)
@@ -495,68 +417,6 @@ def test_single_training_anomaly(data, centres):
     assert_details_match(res, ref, np.float64)
 
 
-def test_plus_minus_one_labels_equal_zero_one(data, fitted):
-    X, y, Z = data
-    pm = np.where(y == 1, 1, -1)
-    baseline = fitted.score_samples(Z)
-    assert_array_equal(score_auxiliary(X, pm, Z, random_state=0), baseline)
-    assert_array_equal(score_auxiliary(X, y.astype(np.float64), Z, random_state=0), baseline)
-    assert_array_equal(SSDO(prior="sklearn", random_state=0).fit(X, pm).decision_function(Z),
-                       SSDO(prior="sklearn", random_state=0).fit(X, y).decision_function(Z))
-
-
-def _bad_labels(n):
-    base = np.r_[np.zeros(n - 5, np.int64), np.ones(5, np.int64)]
-    two = base.copy()
-    two[0] = 2
-    mixed = base.copy()
-    mixed[1] = -1  # {0, 1, -1}
-    half = base.astype(np.float64)
-    half[2] = 0.5
-    nan = base.astype(np.float64)
-    nan[3] = np.nan
-    only_twos = np.where(base == 1, 2, 0)  # {0, 2}
-    return {"two": two, "mixed": mixed, "half": half, "nan": nan, "zero_two": only_twos}
-
-
-@pytest.mark.parametrize("name", ["two", "mixed", "half", "nan", "zero_two"])
-def test_invalid_numeric_labels_raise_value_error(data, name):
-    X, _, Z = data
-    y = _bad_labels(X.shape[0])[name]
-    with pytest.raises(ValueError):
-        score_auxiliary(X, y, Z, random_state=0)
-    with pytest.raises(ValueError):
-        EAPScorer(prior="sklearn", random_state=0).fit(X, y)
-    with pytest.raises(ValueError):
-        SSDO(prior="sklearn", random_state=0).fit(X, y)
-
-
-def test_string_labels_rejected(data):
-    X, y, Z = data
-    for labels in (np.where(y == 1, "anomaly", "normal"), np.where(y == 1, "1", "0")):
-        with pytest.raises((ValueError, TypeError)):
-            score_auxiliary(X, labels, Z, random_state=0)
-        with pytest.raises((ValueError, TypeError)):
-            SSDO(prior="sklearn", random_state=0).fit(X, labels)
-
-
-@pytest.mark.parametrize("dtype, plus_minus, n_bags", [(np.float64, False, 0),
-                                                       (np.float32, True, 2)])
-def test_inputs_are_not_modified(data, dtype, plus_minus, n_bags):
-    X, y, Z = data
-    X, Z = X.astype(dtype), Z.astype(dtype)
-    labels = np.where(y == 1, 1, -1) if plus_minus else y.copy()
-    X0, y0, Z0 = X.copy(), labels.copy(), Z.copy()
-    score_auxiliary(X, labels, Z, centres="normals", n_bags=n_bags, random_state=0)
-    det = SSDO(prior="sklearn", random_state=0).fit(X, labels)
-    det.decision_function(Z)
-    det.predict_proba(Z)
-    assert_array_equal(X, X0)
-    assert_array_equal(labels, y0)
-    assert_array_equal(Z, Z0)
-    assert X.dtype == X0.dtype and labels.dtype == y0.dtype and Z.dtype == Z0.dtype
-
-
 # ================================================================================== bagging
 
 
@@ -564,10 +424,7 @@ def test_bagging_is_deterministic_and_bounded(data):
     X, y, Z = data
     a = EAPScorer(prior="sklearn", n_bags=3, random_state=0).fit(X, y).score_samples(Z, return_details=True)
     b = EAPScorer(prior="sklearn", n_bags=3, random_state=0).fit(X, y).score_samples(Z, return_details=True)
-    for field in ("quality", "p_anomaly", "density", "rarity"):
-        assert_array_equal(getattr(a, field), getattr(b, field), err_msg=field)
-    assert_array_equal(a.k, b.k)
-    assert_array_equal(a.threshold, b.threshold)
+    assert_same_details(a, b)
     assert ((a.quality >= 0) & (a.quality <= 1)).all()
     assert np.shape(a.k) == (3,) and np.shape(a.threshold) == (3,)
     c = EAPScorer(prior="sklearn", n_bags=1, random_state=1).fit(X, y).score_samples(Z)
@@ -617,7 +474,7 @@ def test_bagging_matches_reference_per_round(data, preset):
     assert_allclose(res.threshold, [ref["threshold"] for ref in rounds], rtol=1e-9)
     p_atol = max(p_atol_of(ref) for ref in rounds)
     atol = {"quality": p_atol, "p_anomaly": p_atol, "density": 0.0, "rarity": 0.0}
-    for field in ("quality", "p_anomaly", "density", "rarity"):
+    for field in DETAIL_FIELDS:
         expected = np.mean([ref[field] for ref in rounds], axis=0)
         assert_allclose(getattr(res, field), expected, rtol=1e-9, atol=atol[field],
                         err_msg=field)
@@ -653,5 +510,5 @@ def test_scorer_sklearn_params_and_clone(data):
 
 def test_public_api_names():
     for name in ("EAPScorer", "EAPResult", "SSDO", "score_auxiliary",
-                 "expected_anomaly_posterior"):
+                 "expected_anomaly_posterior", "knn_radii", "rarity_scores", "estimate_k"):
         assert name in eap.__all__

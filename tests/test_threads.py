@@ -1,6 +1,6 @@
-"""Threads (issue 6): results do not depend on the thread count (n_jobs, threadpoolctl limits,
-chunking); one fitted scorer is safe to use from several Python threads at once; every long
-core call releases the GIL."""
+"""Threads (issue 6): the results of every entry point do not depend on the thread count (n_jobs,
+threadpoolctl limits, chunking) -- this module is the one place that tests it; one fitted scorer
+is safe to use from several Python threads at once; every long core call releases the GIL."""
 
 from __future__ import annotations
 
@@ -8,36 +8,18 @@ import copy
 import pickle
 import threading
 import time
-from typing import Any, Callable, Dict, List
+from typing import Any, Callable, List
 
 import numpy as np
 import pytest
 from numpy.testing import assert_array_equal
 from threadpoolctl import threadpool_limits
 
-from eap_anomaly import SSDO, EAPScorer, estimate_k, knn_radii, rarity_scores, score_auxiliary
+from eap_anomaly import SSDO, EAPScorer, _core, estimate_k, knn_radii, rarity_scores, score_auxiliary
+from helpers import assert_same_details, blobs, labelled_data, normals_and_anomalies
 
-FIELDS = ("quality", "p_anomaly", "density", "rarity")
-
-
-def make_data(seed: int, n: int, d: int, l: int):
-    rng = np.random.default_rng(seed)
-    y = (rng.random(n) < 0.08).astype(np.int64)
-    y[:3] = 1
-    X = rng.normal(size=(n, d))
-    X[y == 1] += 2.0
-    Z = np.vstack([rng.normal(size=(l // 2, d)), rng.normal(scale=3.0, size=(l - l // 2, d))])
-    return X, y, Z
-
-
-X, Y, Z = make_data(7, 700, 6, 1500)
-
-
-def assert_same_result(a, b, label: str = "") -> None:
-    for name in FIELDS:
-        assert_array_equal(getattr(a, name), getattr(b, name), err_msg=f"{label} {name}")
-    assert_array_equal(np.asarray(a.k), np.asarray(b.k), err_msg=label)
-    assert_array_equal(np.asarray(a.threshold), np.asarray(b.threshold), err_msg=label)
+X, Y, Z = labelled_data(7, 700, 6, 1500, rate=0.08, shift=2.0, wide=3.0, groups=(750, 0, 750),
+                        forced=3)
 
 
 @pytest.fixture(scope="module")
@@ -48,21 +30,63 @@ def scorer() -> EAPScorer:
 # ----- thread-count invariance ---------------------------------------------------------------
 
 
-@pytest.mark.parametrize("n_bags", [0, 2])
-def test_score_auxiliary_independent_of_threads(n_bags: int) -> None:
+#: every accepted spelling of a thread count (n_jobs = 1 is the reference)
+N_JOBS = (2, 3, None, -1, -2, np.int64(3))
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_geometry_independent_of_threads(dtype) -> None:
+    """knn_radii, rarity_scores, estimate_k and the k-hat votes of the core."""
+    rng = np.random.default_rng(16)
+    normals, A = normals_and_anomalies(rng, 700, 60, 5, dtype)
+    C = np.vstack([normals, A])
+    Zg = blobs(rng, 700, 5, dtype)
+    index = np.arange(700, 760, dtype=np.int64)
+    for k in (1, 40, 759):
+        radii = knn_radii(C, k, n_jobs=1)
+        scores = rarity_scores(Zg, C, radii, n_jobs=1)
+        for j in N_JOBS:
+            assert_array_equal(knn_radii(C, k, n_jobs=j), radii, err_msg=f"k={k} n_jobs={j}")
+            assert_array_equal(rarity_scores(Zg, C, radii, n_jobs=j), scores, err_msg=f"k={k} n_jobs={j}")
+    assert (scores > 0).any()
+    covers = [_core.cover_ranks(C, A, index, t) for t in (1, 2, 3)]
+    assert_array_equal(covers[1], covers[0])
+    assert_array_equal(covers[2], covers[0])
+    assert len(set(covers[0].tolist())) > 1  # varied votes, not a degenerate case
+    for C_, k_min, quantile in ((C, 2, 0.9), (normals, 1, 0.7)):
+        expected = estimate_k(C_, A, k_min, quantile, n_jobs=1)
+        for j in N_JOBS:
+            assert estimate_k(C_, A, k_min, quantile, n_jobs=j) == expected, f"n_jobs={j}"
+
+
+@pytest.mark.parametrize("prior", ["native", "sklearn"])
+def test_ssdo_independent_of_threads(prior: str) -> None:
+    one = SSDO(prior=prior, random_state=0, n_jobs=1).fit(X, Y)
+    two = SSDO(prior=prior, random_state=0, n_jobs=2).fit(X, Y)
+    assert_array_equal(two.decision_scores_, one.decision_scores_)
+    assert_array_equal(two.decision_function(Z), one.decision_function(Z))
+    assert_array_equal(two.predict_proba(Z), one.predict_proba(Z))
+
+
+@pytest.mark.parametrize("n_bags,centres", [(0, "all"), (2, "all"), (0, "normals")])
+def test_score_auxiliary_independent_of_threads(n_bags: int, centres: str) -> None:
     def run(n_jobs: Any):
-        return score_auxiliary(X, Y, Z, n_jobs=n_jobs, n_bags=n_bags, random_state=3, return_details=True)
+        return score_auxiliary(X, Y, Z, centres=centres, n_jobs=n_jobs, n_bags=n_bags, random_state=3,
+                               return_details=True)
 
     reference = run(1)
     assert np.isfinite(reference.quality).all()
+    if centres == "normals":  # the other choice of centres: the thread count alone
+        assert_same_details(run(2), reference, "n_jobs=2")
+        return
     jobs = (2, -1) if n_bags == 0 else (-1,)
     for n_jobs in jobs:
-        assert_same_result(run(n_jobs), reference, f"n_jobs={n_jobs}")
+        assert_same_details(run(n_jobs), reference, f"n_jobs={n_jobs}")
     with threadpool_limits(limits=1):
-        assert_same_result(run(None), reference, "threadpool_limits(1), n_jobs=None")
+        assert_same_details(run(None), reference, "threadpool_limits(1), n_jobs=None")
     if n_bags == 0:
         with threadpool_limits(limits=2):
-            assert_same_result(run(None), reference, "threadpool_limits(2), n_jobs=None")
+            assert_same_details(run(None), reference, "threadpool_limits(2), n_jobs=None")
 
 
 def test_scorer_score_independent_of_threads_and_chunks(scorer: EAPScorer) -> None:
@@ -73,12 +97,11 @@ def test_scorer_score_independent_of_threads_and_chunks(scorer: EAPScorer) -> No
         other.set_params(**params)
         if params.get("chunk_size") == 1:
             got = other.score_samples(Z[:40], return_details=True)
-            for name in FIELDS:
-                assert_array_equal(getattr(got, name), getattr(reference, name)[:40], err_msg=str(params))
+            assert_same_details(got, reference, str(params), rows=slice(0, 40))
             continue
-        assert_same_result(other.score_samples(Z, return_details=True), reference, str(params))
+        assert_same_details(other.score_samples(Z, return_details=True), reference, str(params))
     with threadpool_limits(limits=1):
-        assert_same_result(scorer.score_samples(Z, return_details=True), reference, "threadpool_limits(1)")
+        assert_same_details(scorer.score_samples(Z, return_details=True), reference, "threadpool_limits(1)")
 
 
 def test_fitted_state_independent_of_threads(scorer: EAPScorer) -> None:
@@ -142,7 +165,7 @@ def test_four_threads_share_one_scorer(scorer: EAPScorer, fresh_copy: bool) -> N
     results = run_concurrently([worker(i) for i in range(4)])
     for i, outs in enumerate(results):
         for rep, got in enumerate(outs):
-            assert_same_result(got, serial[(i + rep) % 4], f"thread {i} call {rep}")
+            assert_same_details(got, serial[(i + rep) % 4], f"thread {i} call {rep}")
 
 
 def test_four_threads_share_one_ssdo(scorer: EAPScorer) -> None:

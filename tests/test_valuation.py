@@ -249,7 +249,7 @@ def test_bad_option_names_it(function: Callable[..., np.ndarray], option: str, v
 
 def test_methods_lists() -> None:
     assert VALUATION_METHODS == ("LAVA", "KNNShap", "DataOOB", "LOO")
-    assert ALL_METHODS == METHODS + VALUATION_METHODS
+    assert ALL_METHODS == METHODS + ("EAP_TUNED",) + VALUATION_METHODS
     assert not set(METHODS) & set(VALUATION_METHODS)
 
 

@@ -154,6 +154,9 @@ def train_file(tmp_path, data):
     (["--preset", "authors", "--n-bags", "2", "--centres", "all", "--k", "5", "--alpha0", "0.1",
       "--beta0", "0.9", "--seed", "4"],
      EAPScorer.authors_code(random_state=4, n_bags=2, centres="all", k=5, alpha0=0.1, beta0=0.9)),
+    (["--preset", "tuned"], EAPScorer.tuned(random_state=0)),
+    (["--prior", "sklearn", "--outside", "tail", "--whiten", "0.9"],
+     EAPScorer(random_state=0, prior="sklearn", outside="tail", whiten=0.9)),
 ])
 def test_fit_options_override_the_preset_and_are_saved(tmp_path, capsys, train_file, data, options,
                                                         expected):
@@ -171,6 +174,8 @@ def test_fit_options_override_the_preset_and_are_saved(tmp_path, capsys, train_f
     (line,) = [line for line in out.err.splitlines() if line.startswith("model ")]
     for name, value in expected.get_params().items():
         assert f"{name}={value!r}" in line
+    if expected.choose_from is not None:  # the choice the validation made is shown too
+        assert "; chosen ssdo_k=" in line and "(validation AUC " in line
 
 
 def test_fit_options_are_refused_with_a_saved_model(tmp_path, capsys, train_file, data):
@@ -185,7 +190,8 @@ def test_fit_options_are_refused_with_a_saved_model(tmp_path, capsys, train_file
 
 
 @pytest.mark.parametrize("option", [["--k-min", "0"], ["--n-bags", "-1"], ["--alpha0", "-1"],
-                                    ["--k", "x"], ["--preset", "tuning"], ["--centres", "some"]])
+                                    ["--k", "x"], ["--preset", "tuning"], ["--centres", "some"],
+                                    ["--prior", "numpy"], ["--outside", "far"], ["--whiten", "-1"]])
 def test_bad_fit_options_exit_2(tmp_path, capsys, train_file, option):
     with pytest.raises(SystemExit) as info:
         main(["fit", "--train", str(train_file), *option, "--save", str(tmp_path / "m.npz")])
@@ -198,9 +204,12 @@ def test_help_states_the_defaults(capsys, command):
     with pytest.raises(SystemExit):
         main([command, "--help"])
     text = " ".join(capsys.readouterr().out.split())
-    assert "paper = EAPScorer(), authors = EAPScorer.authors_code() (default: paper)" in text
-    assert "(default: the preset's: paper 0, authors 100)" in text  # --n-bags
-    assert "(default: the preset's: paper 1, authors 5)" in text  # --k-min
+    assert ("paper = EAPScorer(), authors = EAPScorer.authors_code(), tuned = EAPScorer.tuned() "
+            "(docs/quality.md; about 15x the cost) (default: paper)") in text
+    assert "(default: the preset's: paper 0, authors 100, tuned 0)" in text  # --n-bags
+    assert "(default: the preset's: paper 1, authors 5, tuned 1)" in text  # --k-min
+    assert "(default: the preset's: paper zero, authors zero, tuned tail)" in text  # --outside
+    assert "(default: native in every preset)" in text  # --prior
     assert "(default: 0)" in text  # --seed
 
 

@@ -29,7 +29,7 @@ EAP_ALWAYS_INLINE void micro_kernel(const T* Q, std::size_t ldq, const T* panel,
 #pragma GCC unroll 16
             for (int v = 0; v < NV; ++v) {
                 const V t = q - p[v];
-                acc[r][v] += t * t;
+                acc[r][v] = r % 2 ? add_on_fma<B>(acc[r][v], t * t) : acc[r][v] + t * t;
             }
         }
     }

@@ -16,7 +16,7 @@ bool cpu_has(Isa isa) {
     __builtin_cpu_init();
     switch (isa) {
         case Isa::avx512: return __builtin_cpu_supports("avx512f");
-        case Isa::avx2: return __builtin_cpu_supports("avx2");
+        case Isa::avx2: return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
         default: return true;
     }
 #else

@@ -34,12 +34,10 @@ void radii_tree(const T* C, std::size_t n, std::size_t d, std::size_t k, int n_t
                 double* radii) {
     const KdTree<T> tree(C, n, d);
     constexpr std::size_t kRows = 64;
-    parallel_for(
-        static_cast<std::ptrdiff_t>((n + kRows - 1) / kRows), n_threads,
-        [] { return typename KdTree<T>::Scratch{}; },
-        [&](typename KdTree<T>::Scratch& s, std::ptrdiff_t item) {
-            const std::size_t i0 = static_cast<std::size_t>(item) * kRows;
-            for (std::size_t r = i0; r < std::min(n, i0 + kRows); ++r)
+    parallel_for_rows(
+        n, kRows, n_threads, [] { return typename KdTree<T>::Scratch{}; },
+        [&](typename KdTree<T>::Scratch& s, std::size_t i0, std::size_t i1) {
+            for (std::size_t r = i0; r < i1; ++r)
                 radii[tree.row(r)] = std::sqrt(static_cast<double>(tree.kth_other(r, k, s)));
         });
 }
@@ -145,8 +143,8 @@ void radii_running(const T* C, const FilterPoints<T>& pts, std::size_t n, std::s
         std::vector<RunningRow<T>> rows;
         std::vector<std::uint32_t> cand;
     };
-    parallel_for(
-        static_cast<std::ptrdiff_t>((n + B - 1) / B), n_threads,
+    parallel_for_rows(
+        n, B, n_threads,
         [&] {
             Scratch s;
             s.A.resize(B * d);
@@ -155,8 +153,8 @@ void radii_running(const T* C, const FilterPoints<T>& pts, std::size_t n, std::s
             s.rows.resize(B);
             return s;
         },
-        [&](Scratch& s, std::ptrdiff_t item) {
-            const std::size_t i0 = static_cast<std::size_t>(item) * B, nb = std::min(B, n - i0);
+        [&](Scratch& s, std::size_t i0, std::size_t i1) {
+            const std::size_t nb = i1 - i0;
             pts.pack_rows(i0, nb, s.A.data());
             std::fill(s.thr.begin(), s.thr.end(), -std::numeric_limits<T>::infinity());
             for (std::size_t r = 0; r < nb; ++r) {
@@ -205,16 +203,16 @@ void radii_whole_rows(const T* C, const FilterPoints<T>& pts, std::size_t n, std
         RowSelect<T> select;
         std::vector<std::uint32_t> band, cand;
     };
-    parallel_for(
-        static_cast<std::ptrdiff_t>((n + B - 1) / B), n_threads,
+    parallel_for_rows(
+        n, B, n_threads,
         [&] {
             Scratch s;
             s.A.resize(B * d);
             s.rows.resize(B * n_pad);
             return s;
         },
-        [&](Scratch& s, std::ptrdiff_t item) {
-            const std::size_t i0 = static_cast<std::size_t>(item) * B, nb = std::min(B, n - i0);
+        [&](Scratch& s, std::size_t i0, std::size_t i1) {
+            const std::size_t nb = i1 - i0;
             pts.pack_rows(i0, nb, s.A.data());
             const std::size_t blocks = (nb + MR - 1) / MR;
             for (std::size_t p = 0; p < pts.n_panels(); ++p)

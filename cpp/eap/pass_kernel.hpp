@@ -22,23 +22,26 @@ namespace eap {
 
 // Error of the float32 kernel sums against exact sums of 2^-(d2/eta^2) over the same computed
 // squared distances d2 (tests/test_kernel_precision.py), relative, below
-//   1.9e-7  per term: exp2 (exp2.hpp), with (d2/eta^2) passed to it as hi + lo exact to 2^-24;
-// + 4.2e-7  the float partial sum of kGroupPanels = 8 positive terms per lane, (8 - 1) 2^-24;
-// + 1e-15   the float64 sums of the partials (n / 128 terms per lane);
-// = 6.1e-7 < 1e-6. float64 data: exp2 within 4.3e-16 of 2^x for the rounded product x.
+//   2e-7     per term: exp2 (exp2.hpp; measured 1.83e-7), its argument exact to 2^-24;
+// + 4.2e-7   the float partial sum of kPassGroupPanels = 8 positive terms per lane, (8 - 1) 2^-24;
+// + (n/128 + 16) 2^-53  the float64 sums of the partials and of the lanes (1e-11 at n = 10^7)
+// < 1e-6. float64 data: exp2 within 5e-16 of 2^x for the rounded product x = d2 * (-1/eta^2).
 
 // Query rows per micro-tile and per parallel work item.
 constexpr std::size_t kPassTileRows = 6, kPassItemRows = 48;
 // Panels per partial sum in T, carried into the float64 sums after each group.
 constexpr std::size_t kPassGroupPanels = 8;
 
-// What a pass knows of its n training points: per packed position (padding included) the kernel
-// weight masks, ball thresholds in T (see ball_threshold_as) and the ball's rank by radius as
-// its key; the distinct radii; the kernel's constants.
+// What a pass knows of its n training points, packed anomalies first (each group in the
+// points' order), so that all but one panel feed one sum: the point at each packed position;
+// per packed position (padding included) the kernel weight masks, ball thresholds in T (see
+// ball_threshold_as) and the ball's rank by radius as its key; per panel, whose sums its points
+// feed; the distinct radii; the kernel's constants.
 template <class T>
 struct PassLanes {
     using Key = typename IntOf<T>::I;
     static constexpr std::size_t W = PackedPoints<T>::W;
+    enum Feeds : std::uint8_t { kBoth, kPositive, kNegative };
     // -(d/eta)^2 = d2 * pow2 * (scale_hi + scale_lo): pow2 a power of two, scale_hi of 12
     // significant bits (float; double: scale_hi alone); cut2 = the cut-off as a squared distance.
     struct Kernel {
@@ -52,16 +55,18 @@ struct PassLanes {
     std::size_t n_panels() const { return (n + W - 1) / W; }
 
     std::size_t n;
+    std::vector<std::size_t> order;     // the point (0 <= order[q] < n) at packed position q
     std::vector<double> radius_of_key;  // the distinct radii, increasing: key -> radius
     std::vector<T> positive, negative, threshold;
     std::vector<Key> key;
+    std::vector<Feeds> feeds;
     Kernel kernel;
 };
 
-// 2^-(d2/eta^2), 0 beyond the cut-off. q = min(d2, cut2) 2^s is exact where it matters (where
-// it underflows, 2^-x rounds to 1 anyway) and below 61; q = a + b with a its top 12 significant
-// bits, so that a * scale_hi and b * scale_hi are exact (12-bit scale_hi): hi + lo is
-// q * scale to 2^-24 relative, where one float product would err by up to 60 * 2^-24 in x.
+// 2^-(d2/eta^2), 0 beyond the cut-off. With q = min(d2, cut2) 2^s (exact unless it underflows,
+// and then 2^-x rounds to 1 anyway), x = q (scale_hi + scale_lo); q = a + b with a its top 12
+// significant bits makes a * scale_hi and b * scale_hi exact (scale_hi has 12 bits), so hi + lo
+// carries x to 2^-24 relative, where one float product would err by up to 60 * 2^-24 in x.
 template <int B>
 EAP_ALWAYS_INLINE typename Simd<float, B>::V kernel_weight(typename Simd<float, B>::V d2,
                                                            const PassLanes<float>::Kernel& k) {
@@ -97,23 +102,52 @@ struct PassScratch {
     }
 };
 
+// Adds panel p's kernel terms and ball tests for tile rows [r0, r0 + nr) of the item; a panel
+// that feeds one sum skips the weight masks.
+template <int Feeds, class T, int B>
+EAP_ALWAYS_INLINE void add_panel(const PassLanes<T>& v, std::size_t p, std::size_t r0,
+                                 std::size_t nr, PassScratch<T>& s) {
+    using Lanes = PassLanes<T>;
+    using V = typename Simd<T, B>::V;
+    using I = typename Simd<T, B>::I;
+    constexpr std::size_t W = Lanes::W, L = Simd<T, B>::L;
+    for (std::size_t j = 0; j < W; j += L) {
+        const std::size_t at = p * W + j;
+        const V a = load<V>(v.positive.data() + at);
+        const V b = load<V>(v.negative.data() + at);
+        const V threshold = load<V>(v.threshold.data() + at);
+        const I key = load<I>(v.key.data() + at);
+        for (std::size_t r = 0; r < nr; ++r) {
+            const std::size_t o = (r0 + r) * W + j;
+            const V d2 = load<V>(s.tile.data() + r * W + j);
+            const V w = kernel_weight<B>(d2, v.kernel);
+            if constexpr (Feeds != Lanes::kNegative)
+                store(s.part_pos.data() + o,
+                      load<V>(s.part_pos.data() + o) + (Feeds == Lanes::kBoth ? w * a : w));
+            if constexpr (Feeds != Lanes::kPositive)
+                store(s.part_neg.data() + o,
+                      load<V>(s.part_neg.data() + o) + (Feeds == Lanes::kBoth ? w * b : w));
+            store(s.best.data() + o, smallest_ball(d2, threshold, key, load<I>(s.best.data() + o)));
+        }
+    }
+}
+
 // Rows [i0, i1) (at most kPassItemRows) against every panel of v, at vector width B:
 //   w_pos[i] = sum over anomalies x of 2^-(d(z_i,x)/eta)^2, w_neg[i] likewise over normals,
 //   rarity[i] = min{ radius_j : d(z_i, x_j) < radius_j (1 - tau) }, 0 if none.
-// Each sum runs in W fixed lanes (training point j goes to lane j mod W, panels in order, partial
+// Each sum runs in W fixed lanes (packed point q goes to lane q mod W, panels in order, partial
 // sums in T over groups of panels carried into float64) added in lane order at the end:
 // vectorised, yet independent of blocking, threads and the instruction set. Kernel terms below
 // 2^-60 (d > 7.75 eta) are skipped, as SPEC section 4 allows.
-// src.tile<B>(p, i, nr, out) writes out[r * W + j] = d2 of row i + r to point j of panel p
-// (padding points: any finite value).
+// src.tile<B>(p, i, nr, out) writes out[r * W + j] = d2 of row i + r to the point at packed
+// position p * W + j (padding positions: any finite value).
 template <class T, int B, class Source>
 EAP_ALWAYS_INLINE void pass_rows(const PassLanes<T>& v, const Source& src, std::size_t i0,
                                  std::size_t i1, PassScratch<T>& s, double* w_pos, double* w_neg,
                                  double* rarity) {
-    using Key = typename PassLanes<T>::Key;
-    using V = typename Simd<T, B>::V;
-    using I = typename Simd<T, B>::I;
-    constexpr std::size_t W = PassLanes<T>::W, L = Simd<T, B>::L;
+    using Lanes = PassLanes<T>;
+    using Key = typename Lanes::Key;
+    constexpr std::size_t W = Lanes::W;
     constexpr Key kNone = std::numeric_limits<Key>::max();
     const std::size_t rows = i1 - i0, n_panels = v.n_panels();
     std::fill(s.part_pos.begin(), s.part_pos.end(), T(0));
@@ -125,21 +159,10 @@ EAP_ALWAYS_INLINE void pass_rows(const PassLanes<T>& v, const Source& src, std::
         for (std::size_t r0 = 0; r0 < rows; r0 += kPassTileRows) {
             const std::size_t nr = std::min(kPassTileRows, rows - r0);
             src.template tile<B>(p, i0 + r0, nr, s.tile.data());
-            for (std::size_t j = 0; j < W; j += L) {
-                const std::size_t at = p * W + j;
-                const V a = load<V>(v.positive.data() + at);
-                const V b = load<V>(v.negative.data() + at);
-                const V threshold = load<V>(v.threshold.data() + at);
-                const I key = load<I>(v.key.data() + at);
-                for (std::size_t r = 0; r < nr; ++r) {
-                    const std::size_t o = (r0 + r) * W + j;
-                    const V d2 = load<V>(s.tile.data() + r * W + j);
-                    const V w = kernel_weight<B>(d2, v.kernel);
-                    store(s.part_pos.data() + o, load<V>(s.part_pos.data() + o) + w * a);
-                    store(s.part_neg.data() + o, load<V>(s.part_neg.data() + o) + w * b);
-                    store(s.best.data() + o,
-                          smallest_ball(d2, threshold, key, load<I>(s.best.data() + o)));
-                }
+            switch (v.feeds[p]) {
+                case Lanes::kPositive: add_panel<Lanes::kPositive, T, B>(v, p, r0, nr, s); break;
+                case Lanes::kNegative: add_panel<Lanes::kNegative, T, B>(v, p, r0, nr, s); break;
+                default: add_panel<Lanes::kBoth, T, B>(v, p, r0, nr, s);
             }
         }
         if ((p + 1) % kPassGroupPanels == 0 || p + 1 == n_panels) {
@@ -190,8 +213,9 @@ auto pass_rows_for_isa() {
                    &pass_rows_avx512<T, Source>);
 }
 
-// A Source reading squared distances computed once: d2 of query row i to the pass's point q is
-// at(i, cols[q]), for the pass's n points (cols: their indices in the shared distances).
+// A Source reading squared distances computed once: d2 of query row i to the point at packed
+// position q is at(i, cols[q]), for the pass's n points (cols: their indices in the shared
+// distances, in packed order).
 template <class T, class At>
 struct GatheredDistances {
     At at;
@@ -208,5 +232,15 @@ struct GatheredDistances {
         }
     }
 };
+
+// The pass's points (indices in the shared distances) in the packed order of its lanes: the cols
+// of its GatheredDistances.
+template <class T>
+std::vector<std::uint32_t> packed_order(const std::vector<std::uint32_t>& points,
+                                        const PassLanes<T>& lanes) {
+    std::vector<std::uint32_t> cols(points.size());
+    for (std::size_t q = 0; q < cols.size(); ++q) cols[q] = points[lanes.order[q]];
+    return cols;
+}
 
 }  // namespace eap

@@ -1,6 +1,7 @@
 #include <algorithm>
 #include <cmath>
 #include <limits>
+#include <numeric>
 
 #include "eap/pass_kernel.hpp"
 
@@ -35,6 +36,14 @@ PassLanes<float>::Kernel make_kernel<float>(double eta) {
             static_cast<float>(std::min(kCutRatio2 * eta * eta, kFloatMax))};
 }
 
+// Anomalies first, then normals, each in their original order.
+std::vector<std::size_t> anomalies_first(const std::uint8_t* is_anomaly, std::size_t n) {
+    std::vector<std::size_t> order(n);
+    std::iota(order.begin(), order.end(), std::size_t(0));
+    std::stable_partition(order.begin(), order.end(), [&](std::size_t i) { return is_anomaly[i]; });
+    return order;
+}
+
 std::vector<double> distinct_radii(const double* radius, std::size_t n) {
     std::vector<double> sorted(radius, radius + n);
     std::sort(sorted.begin(), sorted.end());
@@ -48,19 +57,29 @@ template <class T>
 PassLanes<T>::PassLanes(const std::uint8_t* is_anomaly, const double* radius, std::size_t n_,
                         double tau, double eta)
     : n(n_),
+      order(anomalies_first(is_anomaly, n_)),
       radius_of_key(distinct_radii(radius, n_)),
       positive(n_panels() * W, T(0)),
       negative(n_panels() * W, T(0)),
       threshold(n_panels() * W, T(-1)),
       key(n_panels() * W, std::numeric_limits<Key>::max()),
+      feeds(n_panels(), kBoth),
       kernel(make_kernel<T>(eta)) {
-    for (std::size_t j = 0; j < n; ++j) {
-        positive[j] = is_anomaly[j] ? T(1) : T(0);
-        negative[j] = is_anomaly[j] ? T(0) : T(1);
-        threshold[j] = ball_threshold_as<T>(ball_threshold(radius[j], tau));
-        key[j] = static_cast<Key>(
-            std::lower_bound(radius_of_key.begin(), radius_of_key.end(), radius[j]) -
+    for (std::size_t q = 0; q < n; ++q) {
+        const std::size_t i = order[q];
+        positive[q] = is_anomaly[i] ? T(1) : T(0);
+        negative[q] = is_anomaly[i] ? T(0) : T(1);
+        threshold[q] = ball_threshold_as<T>(ball_threshold(radius[i], tau));
+        key[q] = static_cast<Key>(
+            std::lower_bound(radius_of_key.begin(), radius_of_key.end(), radius[i]) -
             radius_of_key.begin());
+    }
+    for (std::size_t p = 0; p < n_panels(); ++p) {
+        if ((p + 1) * W > n) continue;  // padding needs the masks
+        const auto first = positive.begin() + static_cast<std::ptrdiff_t>(p * W);
+        const auto n_anomalies = static_cast<std::size_t>(std::count(first, first + W, T(1)));
+        if (n_anomalies == W) feeds[p] = kPositive;
+        if (n_anomalies == 0) feeds[p] = kNegative;
     }
 }
 

@@ -197,6 +197,7 @@ void PairwiseDistances<T>::balls_and_kernels(const Rounds& rounds, const std::ui
             }
         });
     std::vector<std::unique_ptr<PassLanes<T>>> lanes(R);
+    std::vector<std::vector<std::uint32_t>> cols(R);
     parallel_for(static_cast<std::ptrdiff_t>(R), n_threads, [] { return std::vector<std::uint8_t>(); },
                  [&](std::vector<std::uint8_t>& flags, std::ptrdiff_t item) {
                      const auto r = static_cast<std::size_t>(item);
@@ -204,6 +205,7 @@ void PairwiseDistances<T>::balls_and_kernels(const Rounds& rounds, const std::ui
                      for (const std::uint32_t t : members.points[r]) flags.push_back(is_anomaly[t]);
                      lanes[r] = std::make_unique<PassLanes<T>>(
                          flags.data(), radius + rounds.start(r), rounds.size(r), tau, eta[r]);
+                     cols[r] = packed_order(members.points[r], *lanes[r]);
                  });
     using Source = GatheredDistances<T, MatrixAt<T>>;
     const auto rows = pass_rows_for_isa<T, Source>();
@@ -213,7 +215,7 @@ void PairwiseDistances<T>::balls_and_kernels(const Rounds& rounds, const std::ui
         [&](PassScratch<T>& s, std::ptrdiff_t item) {
             const auto [r, q0] = pass_items[static_cast<std::size_t>(item)];
             const auto& points = members.points[r];
-            const Source src{MatrixAt<T>{d2_.data(), points.data(), n_}, points.data(),
+            const Source src{MatrixAt<T>{d2_.data(), points.data(), n_}, cols[r].data(),
                              points.size()};
             const std::size_t at = rounds.start(r);
             rows(*lanes[r], src, q0, std::min(points.size(), q0 + kPassItemRows), s, w_pos + at,

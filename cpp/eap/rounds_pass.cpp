@@ -38,14 +38,15 @@ RoundsPass<T>::RoundsPass(const T* X, std::size_t n, std::size_t d,
     : d_(d), packed_(X, n, d) {
     std::vector<std::uint8_t> flags;
     for (std::size_t r = 0; r < rounds.count; ++r) {
-        points_.push_back(rounds.indices(r));
+        const std::vector<std::uint32_t> points = rounds.indices(r);
         flags.clear();
-        for (const std::uint32_t t : points_.back()) {
+        for (const std::uint32_t t : points) {
             if (t >= n) throw std::invalid_argument("round rows must index the training points");
             flags.push_back(is_anomaly[t]);
         }
         if (!(eta[r] > 0)) throw std::invalid_argument("eta must be positive");
         lanes_.emplace_back(flags.data(), radius + rounds.start(r), rounds.size(r), tau, eta[r]);
+        cols_.push_back(packed_order(points, lanes_.back()));
     }
 }
 
@@ -69,8 +70,8 @@ void RoundsPass<T>::score(const T* Z, std::size_t l, int n_threads, double* w_po
                 panel_sq_dists(Z + i0 * d_, nr, d_, packed_.panel(p), d_,
                                s.d2.data() + p * nr * W);
             for (std::size_t r = 0; r < lanes_.size(); ++r) {
-                const Source src{ItemDistances<T>{s.d2.data(), i0, nr}, points_[r].data(),
-                                 points_[r].size()};
+                const Source src{ItemDistances<T>{s.d2.data(), i0, nr}, cols_[r].data(),
+                                 cols_[r].size()};
                 rows(lanes_[r], src, i0, i1, s.pass, w_pos + r * l, w_neg + r * l,
                      rarity + r * l);
             }

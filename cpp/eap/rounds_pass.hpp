@@ -33,7 +33,7 @@ public:
 private:
     std::size_t d_;
     PackedPoints<T> packed_;
-    std::vector<std::vector<std::uint32_t>> points_;
+    std::vector<std::vector<std::uint32_t>> cols_;  // per round: its points in packed order
     std::vector<PassLanes<T>> lanes_;
 };
 

@@ -82,59 +82,51 @@ T median3(T a, T b, T c) {
     return std::max(std::min(a, b), std::min(std::max(a, b), c));
 }
 
-EAP_AVX512 bool narrow_avx512(float** src, float** other, std::size_t* m, std::size_t* r) {
-    while (*m > 64) {
-        float* x = *src;
-        const std::size_t len = *m;
-        const float p = median3(x[0], x[len / 2], x[len - 1]);
-        const __m512 vp = _mm512_set1_ps(p);
-        std::size_t less = 0, equal = 0, q = 0;
-        for (; q + 16 <= len; q += 16) {
-            const __m512 v = _mm512_loadu_ps(x + q);
-            less += static_cast<std::size_t>(__builtin_popcount(_mm512_cmp_ps_mask(v, vp, _CMP_LT_OQ)));
-            equal += static_cast<std::size_t>(__builtin_popcount(_mm512_cmp_ps_mask(v, vp, _CMP_EQ_OQ)));
-        }
-        for (; q < len; ++q) {
-            less += x[q] < p;
-            equal += x[q] == p;
-        }
-        if (*r >= less && *r < less + equal) {
-            x[*r] = p;
-            return true;
-        }
-        const bool low = *r < less;
-        float* out = *other;
-        std::size_t c = 0;
-        for (q = 0; q + 16 <= len; q += 16) {
-            const __m512 v = _mm512_loadu_ps(x + q);
-            const __mmask16 keep = low ? _mm512_cmp_ps_mask(v, vp, _CMP_LT_OQ)
-                                       : _mm512_cmp_ps_mask(v, vp, _CMP_GT_OQ);
-            _mm512_storeu_ps(out + c, _mm512_maskz_compress_ps(keep, v));
-            c += static_cast<std::size_t>(__builtin_popcount(keep));
-        }
-        for (; q < len; ++q) {
-            out[c] = x[q];
-            c += low ? x[q] < p : x[q] > p;
-        }
-        if (!low) *r -= less + equal;
-        *m = c;
-        *other = x;
-        *src = out;
-    }
-    return false;
-}
+// The AVX-512 operations narrow_avx512 needs, per element type.
+template <class T>
+struct Lanes512;
 
-EAP_AVX512 bool narrow_avx512(double** src, double** other, std::size_t* m, std::size_t* r) {
+template <>
+struct Lanes512<float> {
+    using V = __m512;
+    using Mask = __mmask16;
+    static constexpr std::size_t N = 16;
+    EAP_AVX512 static V set1(float p) { return _mm512_set1_ps(p); }
+    EAP_AVX512 static V load(const float* x) { return _mm512_loadu_ps(x); }
+    template <int Cmp>
+    EAP_AVX512 static Mask cmp(V a, V b) { return _mm512_cmp_ps_mask(a, b, Cmp); }
+    EAP_AVX512 static void store_compressed(float* out, Mask keep, V v) {
+        _mm512_storeu_ps(out, _mm512_maskz_compress_ps(keep, v));
+    }
+};
+
+template <>
+struct Lanes512<double> {
+    using V = __m512d;
+    using Mask = __mmask8;
+    static constexpr std::size_t N = 8;
+    EAP_AVX512 static V set1(double p) { return _mm512_set1_pd(p); }
+    EAP_AVX512 static V load(const double* x) { return _mm512_loadu_pd(x); }
+    template <int Cmp>
+    EAP_AVX512 static Mask cmp(V a, V b) { return _mm512_cmp_pd_mask(a, b, Cmp); }
+    EAP_AVX512 static void store_compressed(double* out, Mask keep, V v) {
+        _mm512_storeu_pd(out, _mm512_maskz_compress_pd(keep, v));
+    }
+};
+
+template <class T>
+EAP_AVX512 bool narrow_avx512(T** src, T** other, std::size_t* m, std::size_t* r) {
+    using L = Lanes512<T>;
     while (*m > 64) {
-        double* x = *src;
+        T* x = *src;
         const std::size_t len = *m;
-        const double p = median3(x[0], x[len / 2], x[len - 1]);
-        const __m512d vp = _mm512_set1_pd(p);
+        const T p = median3(x[0], x[len / 2], x[len - 1]);
+        const typename L::V vp = L::set1(p);
         std::size_t less = 0, equal = 0, q = 0;
-        for (; q + 8 <= len; q += 8) {
-            const __m512d v = _mm512_loadu_pd(x + q);
-            less += static_cast<std::size_t>(__builtin_popcount(_mm512_cmp_pd_mask(v, vp, _CMP_LT_OQ)));
-            equal += static_cast<std::size_t>(__builtin_popcount(_mm512_cmp_pd_mask(v, vp, _CMP_EQ_OQ)));
+        for (; q + L::N <= len; q += L::N) {
+            const typename L::V v = L::load(x + q);
+            less += static_cast<std::size_t>(__builtin_popcount(L::template cmp<_CMP_LT_OQ>(v, vp)));
+            equal += static_cast<std::size_t>(__builtin_popcount(L::template cmp<_CMP_EQ_OQ>(v, vp)));
         }
         for (; q < len; ++q) {
             less += x[q] < p;
@@ -145,13 +137,13 @@ EAP_AVX512 bool narrow_avx512(double** src, double** other, std::size_t* m, std:
             return true;
         }
         const bool low = *r < less;
-        double* out = *other;
+        T* out = *other;
         std::size_t c = 0;
-        for (q = 0; q + 8 <= len; q += 8) {
-            const __m512d v = _mm512_loadu_pd(x + q);
-            const __mmask8 keep = low ? _mm512_cmp_pd_mask(v, vp, _CMP_LT_OQ)
-                                      : _mm512_cmp_pd_mask(v, vp, _CMP_GT_OQ);
-            _mm512_storeu_pd(out + c, _mm512_maskz_compress_pd(keep, v));
+        for (q = 0; q + L::N <= len; q += L::N) {
+            const typename L::V v = L::load(x + q);
+            const typename L::Mask keep = low ? L::template cmp<_CMP_LT_OQ>(v, vp)
+                                              : L::template cmp<_CMP_GT_OQ>(v, vp);
+            L::store_compressed(out + c, keep, v);
             c += static_cast<std::size_t>(__builtin_popcount(keep));
         }
         for (; q < len; ++q) {

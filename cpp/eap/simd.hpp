@@ -9,7 +9,7 @@
 
 #if defined(__GNUC__) && defined(__x86_64__) && !defined(EAP_NO_DISPATCH)
 #define EAP_X86_DISPATCH 1
-#define EAP_TARGET_AVX2 __attribute__((target("avx2")))
+#define EAP_TARGET_AVX2 __attribute__((target("avx2,fma")))
 #define EAP_TARGET_AVX512 __attribute__((target("avx512f")))
 #else
 #define EAP_TARGET_AVX2
@@ -84,6 +84,25 @@ EAP_ALWAYS_INLINE V splat(S s) {
 #else
     return s - V{};
 #endif
+}
+
+// a + b, rounded once as +, but issued as the multiply-add b * 1 + a (the same IEEE result, so
+// -ffp-contract=off holds) in the AVX2 and AVX-512 variants: a kernel that alternates the two
+// spreads its additions over the adders and the multiply-add units. Inline assembly, because
+// the intrinsics cannot be inlined through a width-generic template of default target.
+template <int B, class V>
+EAP_ALWAYS_INLINE V add_on_fma(V a, V b) {
+#if defined(EAP_X86_DISPATCH)
+    if constexpr (B >= 32) {
+        const V one = splat<V>(decltype(a[0] + 0){1});
+        if constexpr (sizeof(a[0]) == 4)
+            asm("vfmadd231ps %[one], %[b], %[a]" : [a] "+v"(a) : [b] "v"(b), [one] "v"(one));
+        else
+            asm("vfmadd231pd %[one], %[b], %[a]" : [a] "+v"(a) : [b] "v"(b), [one] "v"(one));
+        return a;
+    }
+#endif
+    return a + b;
 }
 
 }  // namespace eap

@@ -7,7 +7,7 @@ namespace eap {
 
 namespace {
 
-// Tiles computed from the candidates and the packed training points.
+// Tiles computed from the candidates and the training points packed in the lanes' order.
 template <class T>
 struct ComputedDistances {
     const T* Z;
@@ -26,7 +26,9 @@ template <class T>
 TrainingPass<T>::TrainingPass(const T* X, std::size_t n, std::size_t d,
                               const std::uint8_t* is_anomaly, const double* radius, double tau,
                               double eta)
-    : d_(d), packed_(X, n, d), lanes_(is_anomaly, radius, n, tau, eta) {}
+    : d_(d),
+      lanes_(is_anomaly, radius, n, tau, eta),
+      packed_(X, lanes_.order.data(), n, d) {}
 
 template <class T>
 void TrainingPass<T>::score(const T* Z, std::size_t l, int n_threads, double* w_pos,

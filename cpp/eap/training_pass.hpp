@@ -19,7 +19,7 @@ public:
                  const double* radius, double tau, double eta);
 
     // For each query row z of Z (l x d): w_pos, w_neg and rarity as pass_rows (pass_kernel.hpp)
-    // defines them, per pair in T (float data: float).
+    // defines them, per pair in T (float data: float), with the kernel's error bound there.
     void score(const T* Z, std::size_t l, int n_threads, double* w_pos, double* w_neg,
                double* rarity) const;
 
@@ -27,8 +27,8 @@ public:
 
 private:
     std::size_t d_;
-    PackedPoints<T> packed_;
     PassLanes<T> lanes_;
+    PackedPoints<T> packed_;  // in the lanes' order
 };
 
 }  // namespace eap

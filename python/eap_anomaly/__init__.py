@@ -6,7 +6,7 @@ realistic); detector scores (:class:`SSDO`) are "higher = more anomalous".
 
 from ._core import has_openmp
 from .compare import Comparison, SetSummary, compare_sets
-from .geometry import estimate_k, knn_radii, rarity_scores
+from .geometry import estimate_k, knn_radii, nearest_distances, rarity_scores
 from .posterior import expected_anomaly_posterior
 from .scorer import EAPResult, EAPScorer, score_auxiliary
 from .ssdo import SSDO
@@ -24,6 +24,7 @@ __all__ = [
     "expected_anomaly_posterior",
     "has_openmp",
     "knn_radii",
+    "nearest_distances",
     "rarity_scores",
     "score_auxiliary",
     "__version__",

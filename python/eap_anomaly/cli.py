@@ -1,7 +1,7 @@
 """Command line: ``eap-anomaly demo | fit | score | select | compare | evaluate``.
 
     eap-anomaly demo
-    eap-anomaly fit --train FILE [--labels COLUMN] [--preset paper|authors] [--k-min N ...] --save MODEL
+    eap-anomaly fit --train FILE [--labels COLUMN] [--preset paper|authors|tuned] [--k-min N ...] --save MODEL
     eap-anomaly score --model MODEL --aux FILE --out FILE [--chunk-size N] [--n-jobs N] [--details]
     eap-anomaly score --train FILE [--labels COLUMN] [--preset ...] --aux FILE --out FILE ...
     eap-anomaly select --model MODEL --aux FILE --top 0.1 --out KEPT [--indices IDX]
@@ -41,6 +41,7 @@ def demo(args: argparse.Namespace) -> int:
 PRESETS: Dict[str, Callable[..., "EAPScorer"]] = {
     "paper": lambda **kw: _scorer_class()(**kw),
     "authors": lambda **kw: _scorer_class().authors_code(**kw),
+    "tuned": lambda **kw: _scorer_class().tuned(**kw),
 }
 
 #: Options of fit (and of score/select/compare with --train) that override the preset:
@@ -52,7 +53,13 @@ FIT_OPTIONS: List[Tuple[str, str, Callable[[str], Any], str]] = [
     ("--k-min", "k_min", lambda t: _integer(t, 1), "smallest k of the k-hat estimate"),
     ("--alpha0", "alpha0", lambda t: _real(t, 0.0), "Beta prior pseudo-count of anomalies (m/n when unset)"),
     ("--beta0", "beta0", lambda t: _real(t, 0.0), "Beta prior pseudo-count of normals (1 - m/n when unset)"),
+    ("--prior", "prior", str, "who builds SSDO's Isolation Forest: the core, or scikit-learn (bit-exact)"),
+    ("--outside", "outside", str, "P_x outside every ball: 0 (the paper) or a vanishing tail"),
+    ("--whiten", "whiten", lambda t: _real(t, 0.0), "PCA whitening keeping this share of the variance"),
 ]
+
+#: Options with a fixed set of values: their argparse choices.
+CHOICES = {"centres": ("all", "normals"), "prior": ("native", "sklearn"), "outside": ("zero", "tail")}
 
 
 def _scorer_class() -> "type[EAPScorer]":
@@ -89,7 +96,11 @@ def describe(scorer: "EAPScorer") -> str:
     params = " ".join(f"{k}={v!r}" for k, v in scorer.get_params().items())
     ks = sorted({r.k for r in scorer.rounds_})
     khat = str(ks[0]) if len(ks) == 1 else f"{ks[0]}..{ks[-1]} over {len(scorer.rounds_)} rounds"
-    return f"{params}; k-hat {khat}"
+    chosen = ""
+    if scorer.validation_scores_ is not None:
+        options = " ".join(f"{k}={v!r}" for k, v in scorer.chosen_.items())
+        chosen = f"; chosen {options} (validation AUC {max(scorer.validation_scores_):.3f})"
+    return f"{params}; k-hat {khat}{chosen}"
 
 
 def _scorer(args: argparse.Namespace) -> "EAPScorer":
@@ -402,11 +413,11 @@ def build_parser() -> argparse.ArgumentParser:
         p.add_argument("--train", required=required, help=f"training data (features + labels){what}")
         p.add_argument("--labels", help="label column name or index, or .npz key (default: last column / 'y')")
         p.add_argument("--preset", choices=sorted(PRESETS), default=None,
-                       help="parameter set: paper = EAPScorer(), authors = EAPScorer.authors_code() "
+                       help="parameter set: paper = EAPScorer(), authors = EAPScorer.authors_code(), "
+                            "tuned = EAPScorer.tuned() (docs/quality.md; about 15x the cost) "
                             "(default: paper); the options below override it")
         for flag, param, kind, text in FIT_OPTIONS:
-            p.add_argument(flag, dest=param, type=kind, default=None,
-                           choices=("all", "normals") if param == "centres" else None,
+            p.add_argument(flag, dest=param, type=kind, default=None, choices=CHOICES.get(param),
                            help=f"{text} (default: {_preset_defaults(param)})")
         p.add_argument("--seed", type=int, default=0, help="random state of the Isolation Forest and the bagging")
         p.add_argument("--n-jobs", type=int, default=None, help="threads (default: OpenMP default)")
@@ -468,7 +479,11 @@ def build_parser() -> argparse.ArgumentParser:
                    help="datasets: full names (Classical/6_cardio), folders (CV_by_ViT) or file "
                         "stems (6_cardio) (default: all)")
     p.add_argument("--seeds", type=_positive, default=5, help="seeds per dataset")
-    p.add_argument("--methods", nargs="*", help="quality methods (default: all)")
+    p.add_argument("--methods", nargs="*",
+                   help="quality methods (default: the paper's cheap ones, EAP RARITY P_x P_y|x "
+                        "'P_y|x + n*P_x' RANDOM); on request also EAP_TUNED (EAPScorer.tuned(), "
+                        "about 15x the cost of EAP) and the data-valuation baselines LAVA KNNShap "
+                        "DataOOB LOO (slow)")
     p.add_argument("--out", required=True, help="output folder (CSV, summary.md, PNGs)")
     p.add_argument("--n-jobs", type=int, default=1, help="experiments run in parallel processes")
     p.add_argument("--no-plots", dest="plots", action="store_false",

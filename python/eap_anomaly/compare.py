@@ -32,9 +32,9 @@ class SetSummary:
 
     n : rows. mean, median : of the quality. mean_low, mean_high : percentile bootstrap interval
     of the mean. above_prior : share with quality strictly above the prior mean
-    alpha0 / (alpha0 + beta0). unrealistic : share with density P_x = 0 (outside every ball: EAP
-    falls back to the prior mean). indistinguishable : share with P_x > 0 and P(y=1|x) < 0.5 (in
-    the data, but the detector takes it for a normal). Shares are fractions in [0, 1]; the last two
+    alpha0 / (alpha0 + beta0). unrealistic : share outside every ball (P_x = 0: EAP falls back to
+    the prior mean; with ``outside="tail"`` a vanishing P_x). indistinguishable : share inside a
+    ball with P(y=1|x) < 0.5 (in the data, but the detector takes it for a normal). Shares are fractions in [0, 1]; the last two
     are disjoint.
     """
 
@@ -69,8 +69,8 @@ class Comparison:
                      f"{r.median:.4f}", f"{r.above_prior:.1%}", f"{r.unrealistic:.1%}",
                      f"{r.indistinguishable:.1%}"]
             lines.append("| " + " | ".join(cells) + " |")
-        lines.append(f"\nprior mean alpha0/(alpha0+beta0) = {self.prior_mean:.4f}; unrealistic: P_x = 0; "
-                     f"indistinguishable: P_x > 0 and P(y=1|x) < 0.5.")
+        lines.append(f"\nprior mean alpha0/(alpha0+beta0) = {self.prior_mean:.4f}; unrealistic: outside "
+                     f"every ball (P_x = 0); indistinguishable: inside one, P(y=1|x) < 0.5.")
         return "\n".join(lines)
 
     def write_csv(self, path: str) -> None:
@@ -115,9 +115,11 @@ class SetScores:
         self.unrealistic = 0
         self.indistinguishable = 0
 
-    def add(self, quality: np.ndarray, p_anomaly: np.ndarray, density: np.ndarray) -> None:
+    def add(self, quality: np.ndarray, p_anomaly: np.ndarray, rarity: np.ndarray) -> None:
+        """Unrealistic: outside every ball (rarity 0, so P_x = 0 in the paper; a scorer with
+        ``outside="tail"`` gives such rows a vanishing P_x instead)."""
         self.parts.append(np.asarray(quality, dtype=np.float64))
-        outside = density == 0
+        outside = rarity == 0
         self.unrealistic += int(outside.sum())
         self.indistinguishable += int((~outside & (p_anomaly < 0.5)).sum())
 
@@ -164,8 +166,8 @@ def score_chunks(scorer: "EAPScorer", chunks: Iterable[np.ndarray], name: str,
     scores = SetScores()
     for chunk in chunks:
         rows = check_candidates(chunk, name, scorer.n_features_in_, scorer.dtype_)
-        for _, _, (quality, p_anomaly, density) in scorer._chunks(rows, 3, name):
-            scores.add(quality, p_anomaly, density)
+        for _, _, (quality, p_anomaly, _, rarity) in scorer._chunks(rows, 4, name):
+            scores.add(quality, p_anomaly, rarity)
             if progress is not None:
                 progress.update(quality.shape[0])
     return scores

@@ -30,7 +30,7 @@ def _score_block(block: np.ndarray, scorer: "EAPScorer") -> np.ndarray:
     return scorer.score_samples(block, return_details=False)
 
 
-def score(scorer: "EAPScorer", candidates: Any, *, n_jobs: Optional[int] = None) -> "da.Array":
+def score_samples(scorer: "EAPScorer", candidates: Any, *, n_jobs: Optional[int] = None) -> "da.Array":
     """EAP quality of each candidate row, as a lazy Dask array (float64, one chunk per row block).
 
     Parameters

@@ -11,7 +11,7 @@ import json
 import os
 import tempfile
 import zipfile
-from typing import Any, Callable, Dict, TypeVar, Union
+from typing import Any, Callable, Dict, Tuple, TypeVar, Union
 
 import numpy as np
 
@@ -42,10 +42,10 @@ def write_archive(path: PathLike, kind: str, version: int, arrays: Dict[str, Any
         raise
 
 
-def read_archive(path: PathLike, kind: str, version: int, what: str,
-                 build: Callable[[Any], Model]) -> Model:
-    """``build(archive)`` on a file written by :func:`write_archive` with this ``kind`` and
-    ``version``. Anything else, or an archive ``build`` cannot read, raises ``ValueError``
+def read_archive(path: PathLike, kind: str, versions: Tuple[int, ...], what: str,
+                 build: Callable[[Any, int], Model]) -> Model:
+    """``build(archive, version)`` on a file written by :func:`write_archive` with this ``kind``
+    and one of ``versions``. Anything else, or an archive ``build`` cannot read, raises ``ValueError``
     naming the file and saying it is not a saved ``what``."""
     name = os.fspath(path)
     try:
@@ -57,9 +57,9 @@ def read_archive(path: PathLike, kind: str, version: int, what: str,
                 if "format" not in data.files or str(data["format"]) != kind:
                     raise ValueError(f"it has no {kind!r} format marker")
                 found = int(data["format_version"])
-                if found != version:
-                    raise ValueError(f"format version {found}; this eap-anomaly reads version {version}")
-                return build(data)
+                if found not in versions:
+                    raise ValueError(f"format version {found}; this eap-anomaly reads versions {versions}")
+                return build(data, found)
     except FileNotFoundError:
         raise ValueError(f"{name!r}: no such file") from None
     except (OSError, ValueError, KeyError, TypeError, EOFError, zipfile.BadZipFile,

@@ -11,6 +11,15 @@ from ._validation import check_float, check_int, check_probabilities
 
 THRESHOLDS = ("exact", "percentile")
 
+#: What P_x is outside every ball: "zero" (SPEC section 6, the paper) or "tail" (see
+#: :func:`tail_density`).
+OUTSIDE = ("zero", "tail")
+
+#: Weight of the vanishing density tail outside every ball: small enough that no comparison the
+#: paper's EAP decides changes (phi moves by less than 1e-12), large enough for float64 to resolve
+#: the order it adds among the candidates the paper ties at the prior mean.
+TAIL = 1e-12
+
 
 def squash_threshold(train_scores: np.ndarray, n_anomalies: int, method: str = "exact") -> Tuple[float, float]:
     """Shift and threshold lambda of the squashing scaler (SPEC section 5).
@@ -56,6 +65,26 @@ def density(rarity: np.ndarray, rho_sum: float) -> np.ndarray:
     rho = inverse_rarity(rarity)
     denominator = rho + rho_sum
     p_x: np.ndarray = np.divide(rho, denominator, out=np.zeros_like(rho), where=denominator > 0)
+    return p_x
+
+
+def tail_density(rarity: np.ndarray, nearest: np.ndarray, rho_sum: float,
+                 tail: float = TAIL) -> np.ndarray:
+    """P_x with a vanishing tail outside every ball (docs/quality.md): the paper's P_x where
+    the rarity is > 0, and ``tail * rho'/(rho' + sum rho(c))`` where it is 0, with
+    ``rho' = 1/nearest`` the inverse distance to the nearest centre (the rarity's continuous
+    extension, ``min_i max(r_i, d(c_i, z))``, outside every ball).
+
+    As tail -> 0 every strict comparison of the paper's EAP is kept; the tail only orders the
+    candidates the paper ties at the prior mean: among them, those with P(y=1|z) above the prior
+    mean rank higher the nearer they lie to the data, those below it the farther.
+    ``nearest`` is read only where the rarity is 0; where it is 0 too (z on a centre whose ball
+    holds nothing), P_x = tail.
+    """
+    p_x = density(rarity, rho_sum)
+    outside = rarity == 0
+    rho = 1.0 / np.maximum(nearest[outside], np.finfo(np.float64).tiny)
+    p_x[outside] = tail * rho / (rho + rho_sum)
     return p_x
 
 

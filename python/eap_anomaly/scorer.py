@@ -7,21 +7,24 @@ from dataclasses import dataclass
 from typing import Any, Dict, Iterator, List, Literal, Optional, Tuple, Union, overload
 
 import numpy as np
-from sklearn.base import BaseEstimator
+from sklearn.base import BaseEstimator, clone
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted
 
 from . import _core
+from . import tuning
 from ._validation import (TAU, check_candidates, check_choice, check_chunk, check_float, check_int,
                           check_labels, check_matrix, check_n_jobs, safe_scale, scaled, thread_count)
 from .geometry import bayesian_k, k_from_cover, k_without_ranks
 from .persistence import PathLike, jsonable, read_archive, write_archive
-from .posterior import THRESHOLDS, check_prior, density, inverse_rarity, posterior_mean
+from .posterior import (OUTSIDE, THRESHOLDS, check_prior, density, inverse_rarity, posterior_mean,
+                        tail_density)
 from .prior import PRIORS, IsolationPrior
 from .selection import TopSelection, check_min_quality, check_top
 from .ssdo import (Detector, check_rows, eta_from_distances, finish_detector, fit_detector,
                    semi_supervised_tags)
 from .training_pass import RoundsPass, concatenated
+from .whitening import Whitening, check_whiten, fit_whitening
 
 CENTRES = ("all", "normals")
 
@@ -31,14 +34,20 @@ SHARED_DISTANCES_BYTES = 256 << 20
 
 #: Saved-model format (see :meth:`EAPScorer.save`).
 FORMAT = "eap-anomaly-scorer"
-FORMAT_VERSION = 2
+FORMAT_VERSION = 3
+#: Versions :meth:`EAPScorer.load` reads (2: before whitening and chosen options were saved).
+READABLE_VERSIONS = (2, 3)
+
+#: The options among which :meth:`EAPScorer.tuned` chooses per dataset (docs/quality.md).
+TUNED_CHOICES: Tuple[Dict[str, Any], ...] = ({}, {"ssdo_k": 30}, {"whiten": 0.95})
 
 
 @dataclass
 class EAPResult:
     """Per-candidate details of a scoring run (means over rounds when bagging).
 
-    quality : EAP, higher = better auxiliary anomaly. p_anomaly : P(y=1|z). density : P_x(z).
+    quality : EAP, higher = better auxiliary anomaly. p_anomaly : P(y=1|z). density : P_x(z)
+    (with ``outside="tail"``, the tail's tiny value outside every ball).
     rarity : rarity of z at k-hat (0 = outside every ball). k : k-hat (an array of one value per
     round when bagging). threshold : squashing lambda (likewise).
     """
@@ -64,6 +73,10 @@ class _Round:
                  n_centres: int, rho_sum: float, seed: Optional[int]) -> None:
         self.rows, self.radius, self.detector, self.seed = rows, radius, detector, seed
         self.k, self.n_centres, self.rho_sum = k, n_centres, rho_sum
+
+    def centre_rows(self, anomaly: np.ndarray, centres: str) -> np.ndarray:
+        """Training-point indices of the round's sphere centres."""
+        return self.rows if centres == "all" else self.rows[~anomaly[self.rows]]
 
     def arrays(self) -> Dict[str, Any]:
         out = {f"detector/{k}": v for k, v in self.detector.arrays().items()}
@@ -119,6 +132,29 @@ class EAPScorer(BaseEstimator):
         Candidates per pass of the core; memory is O(chunk_size) besides the output. None sizes
         chunks to about 2^31 distance terms (a fraction of a second), so that Ctrl-C, checked
         between chunks, interrupts a long ``score`` promptly.
+    outside : {"zero", "tail"}, default "zero"
+        P_x outside every ball: 0, so such candidates tie at the prior mean (SPEC section 6, the
+        paper), or a vanishing tail ``1e-12 * rho'/(rho' + sum rho(c))`` with ``rho'`` the
+        inverse distance to the nearest centre, which keeps every comparison the paper makes
+        and breaks only those ties, by the posterior's own rule (docs/quality.md). Costs one
+        more pass over the centres for the candidates outside every ball.
+    whiten : float in (0, 1] or None, default None
+        PCA whitening fitted on the training rows, keeping the leading components that explain
+        this share of the variance (docs/quality.md); candidates are mapped the same way. None:
+        the features as given.
+    choose_from : list of dicts or None, default None
+        Options to choose among per dataset (keys ``ssdo_k``, ``alpha``, ``whiten``), by an
+        internal 5-fold validation on the training set alone (:mod:`eap_anomaly.tuning`); the
+        chosen one overrides the corresponding parameters. See :meth:`tuned`.
+
+    Attributes
+    ----------
+    chosen_ : dict
+        The options the fit used (from ``choose_from``, or the parameters' own values).
+    validation_scores_ : ndarray or None
+        Internal validation AUC of each entry of ``choose_from`` (None without it).
+    X_train_ : ndarray (n, d')
+        The training points in the model's features (whitened when ``whiten`` is set).
     """
 
     def __init__(
@@ -137,6 +173,9 @@ class EAPScorer(BaseEstimator):
         threshold: str = "exact",
         quantile: float = 0.95,
         chunk_size: Optional[int] = None,
+        outside: str = "zero",
+        whiten: Optional[float] = None,
+        choose_from: Optional[List[Dict[str, Any]]] = None,
     ) -> None:
         self.centres = centres
         self.k = k
@@ -152,6 +191,9 @@ class EAPScorer(BaseEstimator):
         self.threshold = threshold
         self.quantile = quantile
         self.chunk_size = chunk_size
+        self.outside = outside
+        self.whiten = whiten
+        self.choose_from = choose_from
 
     @classmethod
     def authors_code(cls, **overrides: Any) -> "EAPScorer":
@@ -159,6 +201,16 @@ class EAPScorer(BaseEstimator):
         percentile lambda, 100 bagging rounds (SPEC section 7)."""
         params: Dict[str, Any] = dict(centres="normals", k_min=5, ssdo_k=5, threshold="percentile",
                                       n_bags=100)
+        params.update(overrides)
+        return cls(**params)
+
+    @classmethod
+    def tuned(cls, **overrides: Any) -> "EAPScorer":
+        """The quality preset of docs/quality.md (not the paper's method): the tail outside the
+        balls, and per dataset one of {SSDO k = 10, SSDO k = 30, whitening to 95 % of the
+        variance} chosen by internal validation on the training set. About 15x the cost of the
+        default fit; keeps the paper's order realistic > unrealistic > indistinguishable."""
+        params: Dict[str, Any] = dict(outside="tail", choose_from=[dict(c) for c in TUNED_CHOICES])
         params.update(overrides)
         return cls(**params)
 
@@ -176,7 +228,15 @@ class EAPScorer(BaseEstimator):
         alpha0 = m / n if self.alpha0 is None else self.alpha0
         beta0 = 1.0 - m / n if self.beta0 is None else self.beta0
         self.alpha0_, self.beta0_ = check_prior(alpha0, beta0)
-        self.X_train_, self.is_anomaly_ = X.copy(), anomaly
+        self.validation_scores_: Optional[np.ndarray] = None
+        self.chosen_ = {key: getattr(self, key) for key in tuning.CHOOSABLE}
+        if self.choose_from is not None:
+            self.validation_scores_ = self._validate(X, anomaly)
+            self.chosen_.update(self.choose_from[int(np.argmax(self.validation_scores_))])
+        whiten = check_whiten(self.chosen_["whiten"])
+        self.whitening_ = None if whiten is None else fit_whitening(X, whiten)
+        self.X_train_ = X.copy() if self.whitening_ is None else self.whitening_.transform(X, X.dtype)
+        self.is_anomaly_ = anomaly
         self.scale_ = safe_scale(X)
         Xs = scaled(self.X_train_, self.scale_)
         n_bags = int(self.n_bags)
@@ -211,6 +271,29 @@ class EAPScorer(BaseEstimator):
         raise ValueError(f"n_bags: only {len(draws)} of {n_bags} bagging rounds could "
                          f"be drawn with enough rows; use fewer rounds or n_bags=0")
 
+    def _validate(self, X: np.ndarray, anomaly: np.ndarray) -> np.ndarray:
+        """Internal validation AUC of each entry of ``choose_from`` (:mod:`.tuning`); ties go
+        to the first. A whitening is fitted once on the whole training set and the folds run in
+        its features (a leak within the training set only)."""
+        if int(anomaly.sum()) < 2:
+            raise ValueError(f"choose_from: the internal validation needs at least 2 training "
+                             f"anomalies, got {int(anomaly.sum())}")
+        rs = self.random_state
+        seed = rs if isinstance(rs, (int, np.integer)) and not isinstance(rs, bool) else \
+            int(check_random_state(rs).randint(np.iinfo(np.int32).max))
+        labels = anomaly.astype(np.int64)
+        scores = []
+        for option in self.choose_from or []:
+            settings = {key: getattr(self, key) for key in tuning.CHOOSABLE}
+            settings.update(option)
+            whiten = check_whiten(settings.pop("whiten"))
+            Xv = X if whiten is None else fit_whitening(X, whiten).transform(X, X.dtype)
+            fold = clone(self).set_params(choose_from=None, whiten=None, random_state=int(seed),
+                                          **settings)
+            scores.append(tuning.validation_auc(
+                lambda Xf, yf, Z: fold.fit(Xf, yf).score_samples(Z), Xv, labels, int(seed)))
+        return np.array(scores)
+
     def _check_params(self) -> None:
         check_choice(self.centres, "centres", CENTRES)
         check_int(self.k_min, "k_min", low=1)
@@ -225,6 +308,10 @@ class EAPScorer(BaseEstimator):
         check_float(self.alpha, "alpha", low=0.0, high=np.inf, high_open=True)
         check_choice(self.threshold, "threshold", THRESHOLDS)
         check_choice(self.prior, "prior", PRIORS)
+        check_choice(self.outside, "outside", OUTSIDE)
+        check_whiten(self.whiten)
+        for option in tuning.check_choose_from(self.choose_from) or []:
+            clone(self).set_params(choose_from=None, **option)._check_params()
 
     def _round_is_usable(self, anomaly: np.ndarray, rows: np.ndarray) -> bool:
         normals = int((~anomaly[rows]).sum())
@@ -253,7 +340,8 @@ class EAPScorer(BaseEstimator):
         radius = np.zeros(rows.size)
         radius[centre_rows] = _core.knn_radii(C, k, threads)
         detector, _, _, rarity = fit_detector(
-            Xr, Xsr, ar, scale, radius, int(self.ssdo_k), float(self.alpha), 100, str(self.prior),
+            Xr, Xsr, ar, scale, radius, int(self.chosen_["ssdo_k"]), float(self.chosen_["alpha"]),
+            100, str(self.prior),
             str(self.threshold), self.random_state if seed is None else seed, threads)
         return self._round(rows, radius, detector, k, centre_rows, rarity, seed)
 
@@ -272,7 +360,7 @@ class EAPScorer(BaseEstimator):
                     _core.PairwiseDistancesF64)(Xs, threads)
         centre_flags = is_centre.astype(np.uint8)
         anomalies = np.flatnonzero(anomaly) if self.k is None else np.empty(0, np.int64)
-        delta, cover = pairwise.neighbours(offsets, flat, centre_flags, int(self.ssdo_k),
+        delta, cover = pairwise.neighbours(offsets, flat, centre_flags, int(self.chosen_["ssdo_k"]),
                                            anomalies, threads)
         ks = [self._k_hat(nc, cover[i]) if self.k is None else self._explicit_k(nc)
               for i, nc in enumerate(n_centres)]
@@ -287,7 +375,7 @@ class EAPScorer(BaseEstimator):
             prior = IsolationPrior.fit(X, 100, self.random_state if seed is None else seed,
                                        thread_count(threads), str(self.prior))
             detector, _ = finish_detector(prior, X, prior.raw_scores(X, threads), etas[i],
-                                          float(self.alpha), w_pos[part], w_neg[part],
+                                          float(self.chosen_["alpha"]), w_pos[part], w_neg[part],
                                           int(anomaly[r].sum()), str(self.threshold), threads)
             fitted.append(self._round(r, radius[part], detector, ks[i],
                                       np.flatnonzero(is_centre[part]), rarity[part], seed))
@@ -375,9 +463,9 @@ class EAPScorer(BaseEstimator):
         threads = check_n_jobs(self.n_jobs)
         for start in range(0, rows.shape[0], chunk):
             block = check_chunk(rows[start:start + chunk], name, self.dtype_)
-            w_pos, w_neg, rarity = self._pass.score(scaled(block, self.scale_), threads)
-            parts = [self._score_round(r, block, w_pos[i], w_neg[i], rarity[i], threads)
-                     for i, r in enumerate(self.rounds_)]
+            if self.whitening_ is not None:
+                block = self.whitening_.transform(block, self.dtype_)
+            parts = self._score_rounds(block, threads)
             yield start, start + block.shape[0], [np.mean([p[i] for p in parts], axis=0)
                                                   for i in range(n_fields)]
 
@@ -415,21 +503,41 @@ class EAPScorer(BaseEstimator):
             kept.add(quality)
         return kept.result()[0]
 
+    def _score_rounds(self, block: np.ndarray, threads: int) -> List[List[np.ndarray]]:
+        """[quality, p_anomaly, density, rarity] of each round for candidates ``block`` (in the
+        model's features), from one pass of the core for all rounds."""
+        w_pos, w_neg, rarity = self._pass.score(scaled(block, self.scale_), threads)
+        return [self._score_round(r, block, w_pos[i], w_neg[i], rarity[i], threads)
+                for i, r in enumerate(self.rounds_)]
+
     def _score_round(self, r: _Round, block: np.ndarray, w_pos: np.ndarray, w_neg: np.ndarray,
                      rarity: np.ndarray, threads: int) -> List[np.ndarray]:
         if self.scale_ != 1.0:
             rarity = rarity / self.scale_
         p = r.detector.probability(r.detector.decision(block, w_pos, w_neg, threads))
-        px = density(rarity, r.rho_sum)
+        if self.outside == "tail":
+            px = tail_density(rarity, self._nearest(r, block, rarity == 0, threads), r.rho_sum)
+        else:
+            px = density(rarity, r.rho_sum)
         quality = posterior_mean(p, px, r.n_centres, self.alpha0_, self.beta0_)
         return [quality, p, px, rarity]
+
+    def _nearest(self, r: _Round, block: np.ndarray, outside: np.ndarray, threads: int) -> np.ndarray:
+        """Distance from each row of ``block`` outside every ball to the round's nearest centre
+        (0 elsewhere: :func:`.posterior.tail_density` reads it only outside)."""
+        nearest = np.zeros(block.shape[0])
+        if outside.any():
+            C = scaled(self.X_train_[r.centre_rows(self.is_anomaly_, self.centres)], self.scale_)
+            found = _core.nearest_distances(scaled(block[outside], self.scale_), C, threads)
+            nearest[outside] = found / self.scale_ if self.scale_ != 1.0 else found
+        return nearest
 
     def _chunk_rows(self) -> int:
         if self.chunk_size is not None:
             return check_int(self.chunk_size, "chunk_size", low=1)
         # Cost of one candidate: its distance terms, once, plus the kernel and ball test per
         # training point of each round (worth about 16 coordinates).
-        terms = self.X_train_.shape[0] * self.n_features_in_ + sum(r.rows.size for r in self.rounds_) * 16
+        terms = self.X_train_.size + sum(r.rows.size for r in self.rounds_) * 16
         return int(min(max(2**31 // max(terms, 1), 256), 65536))
 
     def save(self, path: PathLike) -> None:
@@ -441,9 +549,15 @@ class EAPScorer(BaseEstimator):
             "params": np.array(json.dumps(jsonable(self.get_params()))),
             "fitted": np.array(json.dumps({
                 "alpha0_": self.alpha0_, "beta0_": self.beta0_, "scale_": self.scale_,
-                "n_rounds": len(self.rounds_)})),
+                "n_rounds": len(self.rounds_), "n_features_in_": self.n_features_in_,
+                "chosen_": {k: None if v is None else v.item() if isinstance(v, np.generic) else v
+                            for k, v in self.chosen_.items()},
+                "validation_scores_": None if self.validation_scores_ is None
+                else self.validation_scores_.tolist()})),
             "X_train": self.X_train_, "is_anomaly": self.is_anomaly_,
         }
+        if self.whitening_ is not None:
+            arrays.update({f"whitening/{k}": v for k, v in self.whitening_.arrays().items()})
         for i, r in enumerate(self.rounds_):
             arrays.update({f"round{i}/{k}": v for k, v in r.arrays().items()})
         write_archive(path, FORMAT, FORMAT_VERSION, arrays)
@@ -451,19 +565,32 @@ class EAPScorer(BaseEstimator):
     @staticmethod
     def load(path: PathLike) -> "EAPScorer":
         """Load a scorer written by :meth:`save`; anything else raises ``ValueError``."""
-        return read_archive(path, FORMAT, FORMAT_VERSION, "eap-anomaly scorer", EAPScorer._from_archive)
+        return read_archive(path, FORMAT, READABLE_VERSIONS, "eap-anomaly scorer",
+                            EAPScorer._from_archive)
 
     @staticmethod
-    def _from_archive(data: Any) -> "EAPScorer":
+    def _from_archive(data: Any, version: int) -> "EAPScorer":
         scorer = EAPScorer(**json.loads(str(data["params"])))
         fitted = json.loads(str(data["fitted"]))
+        if version == 2:  # no whitening, options as the parameters, width as X_train's
+            fitted.update(n_features_in_=data["X_train"].shape[1], validation_scores_=None,
+                          chosen_={key: getattr(scorer, key) for key in tuning.CHOOSABLE})
         scorer.alpha0_, scorer.beta0_ = float(fitted["alpha0_"]), float(fitted["beta0_"])
         scorer.scale_ = float(fitted["scale_"])
         scorer.X_train_ = check_matrix(data["X_train"], "X_train")
         scorer.is_anomaly_ = np.asarray(data["is_anomaly"], dtype=bool)
         if scorer.is_anomaly_.shape != (scorer.X_train_.shape[0],):
             raise ValueError("is_anomaly does not match X_train")
-        scorer.n_features_in_, scorer.dtype_ = scorer.X_train_.shape[1], scorer.X_train_.dtype
+        scorer.n_features_in_, scorer.dtype_ = int(fitted["n_features_in_"]), scorer.X_train_.dtype
+        scorer.chosen_ = dict(fitted["chosen_"])
+        scores = fitted["validation_scores_"]
+        scorer.validation_scores_ = None if scores is None else np.asarray(scores, dtype=np.float64)
+        scorer.whitening_ = (Whitening.from_arrays({k[len("whitening/"):]: data[k] for k in data.files
+                                                    if k.startswith("whitening/")})
+                             if "whitening/mean" in data.files else None)
+        width = scorer.X_train_.shape[1] if scorer.whitening_ is None else scorer.whitening_.mean.size
+        if width != scorer.n_features_in_:
+            raise ValueError("X_train does not match n_features_in_")
         scorer.rounds_ = []
         for i in range(int(fitted["n_rounds"])):
             prefix = f"round{i}/"

@@ -1,6 +1,7 @@
 """The cheap quality baselines of the paper (SPEC section 8), next to EAP, from ONE fitted scorer:
 P_x, P(y=1|x) and their combination come from the same pass that gives EAP. The data-valuation
-baselines (:mod:`.valuation`) are run on request only: they refit models per candidate."""
+baselines (:mod:`.valuation`) and the quality preset ``EAP_TUNED`` (``EAPScorer.tuned()``, about
+15x the default's cost) are run on request only."""
 
 from __future__ import annotations
 
@@ -16,7 +17,9 @@ from .valuation import VALUATION
 METHODS = ("EAP", "RARITY", "P_x", "P_y|x", "P_y|x + n*P_x", "RANDOM")
 #: The data-valuation baselines, named on request.
 VALUATION_METHODS = tuple(VALUATION)
-ALL_METHODS = METHODS + VALUATION_METHODS
+#: Methods that need the training labels (they fit models of their own).
+LABELLED_METHODS = ("EAP_TUNED",) + VALUATION_METHODS
+ALL_METHODS = METHODS + LABELLED_METHODS
 
 #: Neighbour rank of the RARITY baseline (Han et al.).
 RARITY_K = 10
@@ -28,15 +31,16 @@ def quality_scores(scorer: EAPScorer, X_train: np.ndarray, Z: np.ndarray,
     """Quality of each candidate under each method; higher = better auxiliary anomaly.
 
     ``scorer`` must be fitted on ``X_train``. RARITY uses every training point as a centre with
-    k = 10; RANDOM draws i.i.d. Uniform(0, 1) from ``random_state``. The valuation methods
-    (VALUATION_METHODS) need the training labels ``y_train`` and seed with ``random_state``.
+    k = 10; RANDOM draws i.i.d. Uniform(0, 1) from ``random_state``. EAP_TUNED
+    (``EAPScorer.tuned()``) and the valuation methods need the training labels ``y_train`` and
+    seed with ``random_state``.
     """
     unknown = [m for m in methods if m not in ALL_METHODS]
     if unknown:
         raise ValueError(f"methods must be among {ALL_METHODS}, got {unknown}")
-    valuation = [m for m in methods if m in VALUATION]
-    if valuation and y_train is None:
-        raise ValueError(f"y_train is needed by {valuation}")
+    labelled = [m for m in methods if m in LABELLED_METHODS]
+    if labelled and y_train is None:
+        raise ValueError(f"y_train is needed by {labelled}")
     out: Dict[str, np.ndarray] = {}
     if {"EAP", "P_x", "P_y|x", "P_y|x + n*P_x"} & set(methods):
         details = scorer.score_samples(Z, return_details=True)
@@ -50,6 +54,10 @@ def quality_scores(scorer: EAPScorer, X_train: np.ndarray, Z: np.ndarray,
         out["RARITY"] = rarity_scores(Zc, X_train, knn_radii(X_train, k, scorer.n_jobs), scorer.n_jobs)
     if "RANDOM" in methods:
         out["RANDOM"] = np.random.default_rng(random_state).random(int(Z.shape[0]))
-    for m in valuation:
-        out[m] = VALUATION[m](X_train, y_train, Z, random_state=random_state, n_jobs=scorer.n_jobs)
+    if "EAP_TUNED" in methods:
+        tuned = EAPScorer.tuned(random_state=random_state, n_jobs=scorer.n_jobs).fit(X_train, y_train)
+        out["EAP_TUNED"] = tuned.score_samples(Z)
+    for m in methods:
+        if m in VALUATION:
+            out[m] = VALUATION[m](X_train, y_train, Z, random_state=random_state, n_jobs=scorer.n_jobs)
     return {m: out[m] for m in methods}
