@@ -32,11 +32,13 @@ constexpr std::size_t kPassTileRows = 6, kPassItemRows = 48;
 // Panels per partial sum in T, carried into the float64 sums after each group.
 constexpr std::size_t kPassGroupPanels = 8;
 
-// What a pass knows of its n training points, packed anomalies first (each group in the
-// points' order), so that all but one panel feed one sum: the point at each packed position;
-// per packed position (padding included) the kernel weight masks, ball thresholds in T (see
-// ball_threshold_as) and the ball's rank by radius as its key; per panel, whose sums its points
-// feed; the distinct radii; the kernel's constants.
+// The packed order of a pass's n points: anomalies first, then normals, each in their original
+// order, so that all but one panel feed one sum.
+std::vector<std::size_t> anomalies_first(const std::uint8_t* is_anomaly, std::size_t n);
+
+// What a pass knows of its training points: per packed position (padding included) the kernel
+// weight masks, ball thresholds in T (see ball_threshold_as) and the ball's rank by radius as its
+// key; per panel, whose sums its points feed; the distinct radii; the kernel's constants.
 template <class T>
 struct PassLanes {
     using Key = typename IntOf<T>::I;
@@ -48,14 +50,14 @@ struct PassLanes {
         T scale_hi, scale_lo, pow2, cut2;
     };
 
-    // radius: n ball radii (0: not a centre, holds nothing); tau: membership margin; eta > 0.
-    PassLanes(const std::uint8_t* is_anomaly, const double* radius, std::size_t n, double tau,
-              double eta);
+    // is_anomaly, radius: per point (radius 0: not a centre, holds nothing); order: the point at
+    // each packed position (anomalies_first); tau: membership margin; eta > 0.
+    PassLanes(const std::uint8_t* is_anomaly, const double* radius,
+              const std::vector<std::size_t>& order, double tau, double eta);
 
     std::size_t n_panels() const { return (n + W - 1) / W; }
 
     std::size_t n;
-    std::vector<std::size_t> order;     // the point (0 <= order[q] < n) at packed position q
     std::vector<double> radius_of_key;  // the distinct radii, increasing: key -> radius
     std::vector<T> positive, negative, threshold;
     std::vector<Key> key;
@@ -233,13 +235,12 @@ struct GatheredDistances {
     }
 };
 
-// The pass's points (indices in the shared distances) in the packed order of its lanes: the cols
-// of its GatheredDistances.
-template <class T>
-std::vector<std::uint32_t> packed_order(const std::vector<std::uint32_t>& points,
-                                        const PassLanes<T>& lanes) {
+// A pass's points (indices in the shared distances) in its packed order: the cols of its
+// GatheredDistances.
+inline std::vector<std::uint32_t> packed_order(const std::vector<std::uint32_t>& points,
+                                               const std::vector<std::size_t>& order) {
     std::vector<std::uint32_t> cols(points.size());
-    for (std::size_t q = 0; q < cols.size(); ++q) cols[q] = points[lanes.order[q]];
+    for (std::size_t q = 0; q < cols.size(); ++q) cols[q] = points[order[q]];
     return cols;
 }
 

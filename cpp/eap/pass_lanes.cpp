@@ -36,14 +36,6 @@ PassLanes<float>::Kernel make_kernel<float>(double eta) {
             static_cast<float>(std::min(kCutRatio2 * eta * eta, kFloatMax))};
 }
 
-// Anomalies first, then normals, each in their original order.
-std::vector<std::size_t> anomalies_first(const std::uint8_t* is_anomaly, std::size_t n) {
-    std::vector<std::size_t> order(n);
-    std::iota(order.begin(), order.end(), std::size_t(0));
-    std::stable_partition(order.begin(), order.end(), [&](std::size_t i) { return is_anomaly[i]; });
-    return order;
-}
-
 std::vector<double> distinct_radii(const double* radius, std::size_t n) {
     std::vector<double> sorted(radius, radius + n);
     std::sort(sorted.begin(), sorted.end());
@@ -53,12 +45,18 @@ std::vector<double> distinct_radii(const double* radius, std::size_t n) {
 
 }  // namespace
 
+std::vector<std::size_t> anomalies_first(const std::uint8_t* is_anomaly, std::size_t n) {
+    std::vector<std::size_t> order(n);
+    std::iota(order.begin(), order.end(), std::size_t(0));
+    std::stable_partition(order.begin(), order.end(), [&](std::size_t i) { return is_anomaly[i]; });
+    return order;
+}
+
 template <class T>
-PassLanes<T>::PassLanes(const std::uint8_t* is_anomaly, const double* radius, std::size_t n_,
-                        double tau, double eta)
-    : n(n_),
-      order(anomalies_first(is_anomaly, n_)),
-      radius_of_key(distinct_radii(radius, n_)),
+PassLanes<T>::PassLanes(const std::uint8_t* is_anomaly, const double* radius,
+                        const std::vector<std::size_t>& order, double tau, double eta)
+    : n(order.size()),
+      radius_of_key(distinct_radii(radius, n)),
       positive(n_panels() * W, T(0)),
       negative(n_panels() * W, T(0)),
       threshold(n_panels() * W, T(-1)),

@@ -203,9 +203,10 @@ void PairwiseDistances<T>::balls_and_kernels(const Rounds& rounds, const std::ui
                      const auto r = static_cast<std::size_t>(item);
                      flags.clear();
                      for (const std::uint32_t t : members.points[r]) flags.push_back(is_anomaly[t]);
+                     const auto order = anomalies_first(flags.data(), flags.size());
                      lanes[r] = std::make_unique<PassLanes<T>>(
-                         flags.data(), radius + rounds.start(r), rounds.size(r), tau, eta[r]);
-                     cols[r] = packed_order(members.points[r], *lanes[r]);
+                         flags.data(), radius + rounds.start(r), order, tau, eta[r]);
+                     cols[r] = packed_order(members.points[r], order);
                  });
     using Source = GatheredDistances<T, MatrixAt<T>>;
     const auto rows = pass_rows_for_isa<T, Source>();

@@ -45,8 +45,9 @@ RoundsPass<T>::RoundsPass(const T* X, std::size_t n, std::size_t d,
             flags.push_back(is_anomaly[t]);
         }
         if (!(eta[r] > 0)) throw std::invalid_argument("eta must be positive");
-        lanes_.emplace_back(flags.data(), radius + rounds.start(r), rounds.size(r), tau, eta[r]);
-        cols_.push_back(packed_order(points, lanes_.back()));
+        const std::vector<std::size_t> order = anomalies_first(flags.data(), flags.size());
+        lanes_.emplace_back(flags.data(), radius + rounds.start(r), order, tau, eta[r]);
+        cols_.push_back(packed_order(points, order));
     }
 }
 

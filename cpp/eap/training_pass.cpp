@@ -7,7 +7,7 @@ namespace eap {
 
 namespace {
 
-// Tiles computed from the candidates and the training points packed in the lanes' order.
+// Tiles computed from the candidates and the packed training points.
 template <class T>
 struct ComputedDistances {
     const T* Z;
@@ -26,9 +26,15 @@ template <class T>
 TrainingPass<T>::TrainingPass(const T* X, std::size_t n, std::size_t d,
                               const std::uint8_t* is_anomaly, const double* radius, double tau,
                               double eta)
+    : TrainingPass(X, d, anomalies_first(is_anomaly, n), is_anomaly, radius, tau, eta) {}
+
+template <class T>
+TrainingPass<T>::TrainingPass(const T* X, std::size_t d, const std::vector<std::size_t>& order,
+                              const std::uint8_t* is_anomaly, const double* radius, double tau,
+                              double eta)
     : d_(d),
-      lanes_(is_anomaly, radius, n, tau, eta),
-      packed_(X, lanes_.order.data(), n, d) {}
+      packed_(X, order.data(), order.size(), d),
+      lanes_(is_anomaly, radius, order, tau, eta) {}
 
 template <class T>
 void TrainingPass<T>::score(const T* Z, std::size_t l, int n_threads, double* w_pos,

@@ -4,6 +4,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <vector>
 
 #include "eap/distances.hpp"
 #include "eap/pass_kernel.hpp"
@@ -26,9 +27,13 @@ public:
     std::size_t dim() const { return d_; }
 
 private:
+    // order: the training row at each packed position.
+    TrainingPass(const T* X, std::size_t d, const std::vector<std::size_t>& order,
+                 const std::uint8_t* is_anomaly, const double* radius, double tau, double eta);
+
     std::size_t d_;
+    PackedPoints<T> packed_;
     PassLanes<T> lanes_;
-    PackedPoints<T> packed_;  // in the lanes' order
 };
 
 }  // namespace eap
