@@ -17,8 +17,10 @@
 #include "eap/khat.hpp"
 #include "eap/knn_radii.hpp"
 #include "eap/nearest.hpp"
-#include "eap/training_pass.hpp"
 #include "eap/rarity.hpp"
+#include "eap/rounds_fit.hpp"
+#include "eap/rounds_pass.hpp"
+#include "eap/training_pass.hpp"
 
 namespace py = pybind11;
 
@@ -137,6 +139,150 @@ py::tuple score_training_pass(const eap::TrainingPass<T>& pass, const Array<T>& 
     return py::make_tuple(w_pos, w_neg, rarity);
 }
 
+const std::uint8_t* one_per(const Array<std::uint8_t>& a, const char* name, std::size_t n) {
+    if (a.ndim() != 1 || static_cast<std::size_t>(a.shape(0)) != n)
+        throw py::value_error(std::string(name) + " has the wrong length");
+    return a.data();
+}
+
+// Rounds from offsets (R + 1, from 0 to len(rows)) and rows (increasing within each round,
+// indices of the n training points).
+eap::Rounds rounds_of(const Array<std::int64_t>& offsets, const Array<std::int64_t>& rows,
+                      std::size_t n) {
+    if (offsets.ndim() != 1 || offsets.shape(0) < 2 || rows.ndim() != 1)
+        throw py::value_error("offsets and rows must be 1-D, with at least one round");
+    const std::int64_t *o = offsets.data(), *x = rows.data();
+    const std::size_t R = static_cast<std::size_t>(offsets.shape(0)) - 1;
+    if (o[0] != 0 || o[R] != rows.shape(0))
+        throw py::value_error("offsets must run from 0 to len(rows)");
+    for (std::size_t r = 0; r < R; ++r) {
+        if (o[r + 1] < o[r] + 2) throw py::value_error("every round needs 2 rows");
+        for (std::int64_t q = o[r]; q < o[r + 1]; ++q)
+            if (x[q] < 0 || x[q] >= static_cast<std::int64_t>(n) || (q > o[r] && x[q] <= x[q - 1]))
+                throw py::value_error("round rows must be increasing training-point indices");
+    }
+    return {o, R, x};
+}
+
+py::array_t<double> values(std::size_t rows, std::size_t cols) {
+    return py::array_t<double>({static_cast<py::ssize_t>(rows), static_cast<py::ssize_t>(cols)});
+}
+
+template <class T>
+std::unique_ptr<eap::RoundsPass<T>> make_rounds_pass(
+    const Array<T>& X, const Array<std::uint8_t>& is_anomaly, const Array<std::int64_t>& offsets,
+    const Array<std::int64_t>& rows, const Array<double>& radius, double tau,
+    const Array<double>& eta) {
+    const std::size_t n = rows_of(X, "X", 0), d = static_cast<std::size_t>(X.shape(1));
+    const eap::Rounds rounds = rounds_of(offsets, rows, n);
+    if (radius.ndim() != 1 || radius.shape(0) != rows.shape(0))
+        throw py::value_error("radius must have one value per round row");
+    if (eta.ndim() != 1 || static_cast<std::size_t>(eta.shape(0)) != rounds.count)
+        throw py::value_error("eta must have one value per round");
+    const T* x = X.data();
+    const std::uint8_t* a = one_per(is_anomaly, "is_anomaly", n);
+    const double *r = radius.data(), *e = eta.data();
+    py::gil_scoped_release release;
+    return std::make_unique<eap::RoundsPass<T>>(x, n, d, a, rounds, r, tau, e);
+}
+
+template <class T>
+py::tuple score_rounds_pass(const eap::RoundsPass<T>& pass, const Array<T>& Z, int n_threads) {
+    const std::size_t l = rows_of(Z, "Z", pass.dim()), R = pass.n_rounds();
+    auto w_pos = values(R, l), w_neg = values(R, l), rarity = values(R, l);
+    const T* z = Z.data();
+    double *p = w_pos.mutable_data(), *q = w_neg.mutable_data(), *r = rarity.mutable_data();
+    {
+        py::gil_scoped_release release;
+        pass.score(z, l, n_threads, p, q, r);
+    }
+    return py::make_tuple(w_pos, w_neg, rarity);
+}
+
+template <class T>
+std::unique_ptr<eap::PairwiseDistances<T>> make_pairwise(const Array<T>& X, int n_threads) {
+    const std::size_t n = rows_of(X, "X", 0), d = static_cast<std::size_t>(X.shape(1));
+    const T* x = X.data();
+    py::gil_scoped_release release;
+    return std::make_unique<eap::PairwiseDistances<T>>(x, n, d, n_threads);
+}
+
+template <class T>
+py::tuple round_neighbours(const eap::PairwiseDistances<T>& D, const Array<std::int64_t>& offsets,
+                           const Array<std::int64_t>& rows, const Array<std::uint8_t>& is_centre,
+                           std::int64_t k, const Array<std::int64_t>& anomalies, int n_threads) {
+    const eap::Rounds rounds = rounds_of(offsets, rows, D.size());
+    const std::size_t len = static_cast<std::size_t>(rows.shape(0));
+    const std::uint8_t* c = one_per(is_centre, "is_centre", len);
+    if (k < 1) throw py::value_error("k must be at least 1");
+    if (anomalies.ndim() != 1) throw py::value_error("anomalies must be 1-D");
+    const std::size_t m = static_cast<std::size_t>(anomalies.shape(0));
+    const std::int64_t* a = anomalies.data();
+    for (std::size_t u = 0; u < m; ++u)
+        if (a[u] < 0 || a[u] >= static_cast<std::int64_t>(D.size()))
+            throw py::value_error("anomalies must index the training points");
+    py::array_t<double> delta(static_cast<py::ssize_t>(len));
+    py::array_t<std::int64_t> cover({static_cast<py::ssize_t>(rounds.count), static_cast<py::ssize_t>(m)});
+    double* dl = delta.mutable_data();
+    std::int64_t* cv = cover.mutable_data();
+    {
+        py::gil_scoped_release release;
+        D.neighbours(rounds, c, static_cast<std::size_t>(k), a, m, n_threads, dl, cv);
+    }
+    return py::make_tuple(delta, cover);
+}
+
+template <class T>
+py::tuple round_balls_and_kernels(const eap::PairwiseDistances<T>& D,
+                                  const Array<std::int64_t>& offsets,
+                                  const Array<std::int64_t>& rows,
+                                  const Array<std::uint8_t>& is_centre, const Array<std::int64_t>& k,
+                                  const Array<std::uint8_t>& is_anomaly, const Array<double>& eta,
+                                  double tau, int n_threads) {
+    const eap::Rounds rounds = rounds_of(offsets, rows, D.size());
+    const std::size_t len = static_cast<std::size_t>(rows.shape(0));
+    const std::uint8_t* c = one_per(is_centre, "is_centre", len);
+    const std::uint8_t* a = one_per(is_anomaly, "is_anomaly", D.size());
+    if (k.ndim() != 1 || static_cast<std::size_t>(k.shape(0)) != rounds.count ||
+        eta.ndim() != 1 || static_cast<std::size_t>(eta.shape(0)) != rounds.count)
+        throw py::value_error("k and eta must have one value per round");
+    py::array_t<double> radius(static_cast<py::ssize_t>(len)), w_pos(static_cast<py::ssize_t>(len)),
+        w_neg(static_cast<py::ssize_t>(len)), rarity(static_cast<py::ssize_t>(len));
+    const std::int64_t* kk = k.data();
+    const double* e = eta.data();
+    double *ra = radius.mutable_data(), *p = w_pos.mutable_data(), *q = w_neg.mutable_data(),
+           *rr = rarity.mutable_data();
+    {
+        py::gil_scoped_release release;
+        D.balls_and_kernels(rounds, c, kk, a, e, tau, n_threads, ra, p, q, rr);
+    }
+    return py::make_tuple(radius, w_pos, w_neg, rarity);
+}
+
+template <class T>
+void bind_rounds(py::module_& m, const char* pass_name, const char* pairwise_name) {
+    py::class_<eap::RoundsPass<T>>(m, pass_name,
+                                   "Training points packed once for the passes of many rounds.")
+        .def(py::init(&make_rounds_pass<T>), py::arg("X").noconvert(),
+             py::arg("is_anomaly").noconvert(), py::arg("offsets").noconvert(),
+             py::arg("rows").noconvert(), py::arg("radius").noconvert(), py::arg("tau"),
+             py::arg("eta").noconvert())
+        .def("score", &score_rounds_pass<T>, py::arg("Z").noconvert(), py::arg("n_threads"),
+             "Returns (w_pos, w_neg, rarity), float64 arrays (rounds, rows of Z).");
+    py::class_<eap::PairwiseDistances<T>>(m, pairwise_name,
+                                          "Exact squared distances between all training points.")
+        .def(py::init(&make_pairwise<T>), py::arg("X").noconvert(), py::arg("n_threads"))
+        .def("neighbours", &round_neighbours<T>, py::arg("offsets").noconvert(),
+             py::arg("rows").noconvert(), py::arg("is_centre").noconvert(), py::arg("k"),
+             py::arg("anomalies").noconvert(), py::arg("n_threads"),
+             "Returns (delta, cover): bandwidth distances per round row, cover ranks (rounds, m).")
+        .def("balls_and_kernels", &round_balls_and_kernels<T>, py::arg("offsets").noconvert(),
+             py::arg("rows").noconvert(), py::arg("is_centre").noconvert(),
+             py::arg("k").noconvert(), py::arg("is_anomaly").noconvert(),
+             py::arg("eta").noconvert(), py::arg("tau"), py::arg("n_threads"),
+             "Returns (radius, w_pos, w_neg, rarity) per round row.");
+}
+
 template <class T>
 void bind_dtype(py::module_& m, const char* pass_name) {
     py::class_<eap::TrainingPass<T>>(m, pass_name,
@@ -243,6 +389,8 @@ PYBIND11_MODULE(_core, m) {
     m.doc() = "C++/OpenMP core of eap-anomaly (inputs are validated by the Python layer)";
     bind_dtype<float>(m, "TrainingPassF32");
     bind_dtype<double>(m, "TrainingPassF64");
+    bind_rounds<float>(m, "RoundsPassF32", "PairwiseDistancesF32");
+    bind_rounds<double>(m, "RoundsPassF64", "PairwiseDistancesF64");
     py::class_<eap::IsolationForestPaths>(m, "IsolationForestPaths",
                                           "Node arrays of a fitted Isolation Forest.")
         .def(py::init(&make_forest), py::arg("root").noconvert(), py::arg("left").noconvert(),

@@ -14,7 +14,7 @@
 namespace eap {
 
 // 2^(hi + lo) in float for hi + lo in [-70, 0] and |lo| <= 1: the argument as an unevaluated
-// sum lets the kernel pass (d/eta)^2 with more than float precision (training_pass.cpp).
+// sum lets the kernel pass (d/eta)^2 with more than float precision (pass_kernel.hpp).
 template <int B>
 EAP_ALWAYS_INLINE typename Simd<float, B>::V exp2_negative(typename Simd<float, B>::V hi,
                                                            typename Simd<float, B>::V lo) {

@@ -10,6 +10,33 @@
 namespace eap {
 
 template <class T>
+void cover_from_row(std::size_t i, const T* row, std::size_t n, const T* to_anomaly,
+                    std::size_t m, const std::int64_t* anomaly_index, CoverScratch<T>& s,
+                    std::int64_t* best) {
+    // c_i(a) for all a at once: sort the anomalies by distance, histogram each other centre at
+    // the first anomaly it does not exceed, then a prefix sum.
+    s.by_distance.resize(m);
+    s.sorted.resize(m);
+    s.counts.assign(m + 1, 0);
+    std::iota(s.by_distance.begin(), s.by_distance.end(), std::size_t(0));
+    std::sort(s.by_distance.begin(), s.by_distance.end(),
+              [&](std::size_t a, std::size_t b) { return to_anomaly[a] < to_anomaly[b]; });
+    for (std::size_t u = 0; u < m; ++u) s.sorted[u] = to_anomaly[s.by_distance[u]];
+    for (std::size_t j = 0; j < n; ++j) {
+        if (j == i) continue;
+        const auto t = std::lower_bound(s.sorted.begin(), s.sorted.end(), row[j]) - s.sorted.begin();
+        ++s.counts[static_cast<std::size_t>(t)];
+    }
+    std::int64_t below = 0;
+    for (std::size_t u = 0; u < m; ++u) {
+        below += s.counts[u];
+        const std::size_t a = s.by_distance[u];
+        if (anomaly_index[a] == static_cast<std::int64_t>(i)) continue;  // leave-one-out
+        if (below <= static_cast<std::int64_t>(n) - 2) best[a] = std::min(best[a], below + 1);
+    }
+}
+
+template <class T>
 void cover_ranks(const T* C, std::size_t n, const T* A, std::size_t m, std::size_t d,
                  const std::int64_t* anomaly_index, int n_threads, std::int64_t* cover) {
     constexpr std::size_t W = PackedPoints<T>::W;
@@ -18,22 +45,19 @@ void cover_ranks(const T* C, std::size_t n, const T* A, std::size_t m, std::size
     std::fill(cover, cover + m, none);
 
     struct Scratch {
-        std::vector<T> row, to_anomaly, sorted, tile;
-        std::vector<std::size_t> by_distance;
-        std::vector<std::int64_t> counts, best;
+        std::vector<T> row, to_anomaly, tile;
+        CoverScratch<T> cover;
+        std::vector<std::int64_t> best;
     };
     parallel_for(
         static_cast<std::ptrdiff_t>(n), n_threads,
         [&] {
-            return Scratch{std::vector<T>(n),      std::vector<T>(m),      std::vector<T>(m),
-                           std::vector<T>(W),      std::vector<std::size_t>(m),
-                           std::vector<std::int64_t>(m + 1), std::vector<std::int64_t>(m, none)};
+            return Scratch{std::vector<T>(n), std::vector<T>(m), std::vector<T>(W), {},
+                           std::vector<std::int64_t>(m, none)};
         },
         [&](Scratch& s, std::ptrdiff_t item) {
             const auto i = static_cast<std::size_t>(item);
             const T* ci = C + i * d;
-            // Same kernel for centres and anomalies: an anomaly that is a centre gets bit-identical
-            // distances either way, so ties resolve consistently.
             for (std::size_t p = 0; p < centres.n_panels(); ++p) {
                 panel_sq_dists(ci, 1, d, centres.panel(p), d, s.tile.data());
                 std::copy(s.tile.data(), s.tile.data() + std::min(W, n - p * W), s.row.data() + p * W);
@@ -43,26 +67,8 @@ void cover_ranks(const T* C, std::size_t n, const T* A, std::size_t m, std::size
                 std::copy(s.tile.data(), s.tile.data() + std::min(W, m - p * W),
                           s.to_anomaly.data() + p * W);
             }
-            // c_i(a) for all a at once: sort the anomalies by distance, histogram each other
-            // centre at the first anomaly it does not exceed, then a prefix sum.
-            std::iota(s.by_distance.begin(), s.by_distance.end(), std::size_t(0));
-            std::sort(s.by_distance.begin(), s.by_distance.end(), [&](std::size_t a, std::size_t b) {
-                return s.to_anomaly[a] < s.to_anomaly[b];
-            });
-            for (std::size_t u = 0; u < m; ++u) s.sorted[u] = s.to_anomaly[s.by_distance[u]];
-            std::fill(s.counts.begin(), s.counts.end(), 0);
-            for (std::size_t j = 0; j < n; ++j) {
-                if (j == i) continue;
-                const auto t = std::lower_bound(s.sorted.begin(), s.sorted.end(), s.row[j]) - s.sorted.begin();
-                ++s.counts[static_cast<std::size_t>(t)];
-            }
-            std::int64_t below = 0;
-            for (std::size_t u = 0; u < m; ++u) {
-                below += s.counts[u];
-                const std::size_t a = s.by_distance[u];
-                if (anomaly_index[a] == static_cast<std::int64_t>(i)) continue;  // leave-one-out
-                if (below <= static_cast<std::int64_t>(n) - 2) s.best[a] = std::min(s.best[a], below + 1);
-            }
+            cover_from_row(i, s.row.data(), n, s.to_anomaly.data(), m, anomaly_index, s.cover,
+                           s.best.data());
         },
         [&](Scratch& s) {
             for (std::size_t a = 0; a < m; ++a) cover[a] = std::min(cover[a], s.best[a]);
@@ -73,5 +79,11 @@ template void cover_ranks<float>(const float*, std::size_t, const float*, std::s
                                  const std::int64_t*, int, std::int64_t*);
 template void cover_ranks<double>(const double*, std::size_t, const double*, std::size_t,
                                   std::size_t, const std::int64_t*, int, std::int64_t*);
+template void cover_from_row<float>(std::size_t, const float*, std::size_t, const float*,
+                                    std::size_t, const std::int64_t*, CoverScratch<float>&,
+                                    std::int64_t*);
+template void cover_from_row<double>(std::size_t, const double*, std::size_t, const double*,
+                                     std::size_t, const std::int64_t*, CoverScratch<double>&,
+                                     std::int64_t*);
 
 }  // namespace eap

@@ -3,6 +3,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <vector>
 
 namespace eap {
 
@@ -13,5 +14,21 @@ namespace eap {
 template <class T>
 void cover_ranks(const T* C, std::size_t n, const T* A, std::size_t m, std::size_t d,
                  const std::int64_t* anomaly_index, int n_threads, std::int64_t* cover);
+
+template <class T>
+struct CoverScratch {
+    std::vector<T> sorted;
+    std::vector<std::size_t> by_distance;
+    std::vector<std::int64_t> counts;
+};
+
+// One centre i's part of cover_ranks: best[a] = min(best[a], c_i(a) + 1) where that is a cover,
+// from the squared distances row[j] of c_i to each of the n centres and to_anomaly[a] to each of
+// the m anomalies. Distances must come from one kernel (an anomaly that is a centre then gets
+// bit-identical distances either way, so ties resolve consistently).
+template <class T>
+void cover_from_row(std::size_t i, const T* row, std::size_t n, const T* to_anomaly,
+                    std::size_t m, const std::int64_t* anomaly_index, CoverScratch<T>& s,
+                    std::int64_t* best);
 
 }  // namespace eap

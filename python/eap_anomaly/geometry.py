@@ -243,13 +243,21 @@ def bayesian_k(C: np.ndarray, A: np.ndarray, anomaly_index: np.ndarray, k_min: i
                quantile: float, threads: int) -> int:
     """:func:`estimate_k` on validated, scaled arrays (the kernel under the public function)."""
     n = int(C.shape[0])
-    if n <= k_min + 1:
-        return n - 1
-    if A.shape[0] == 0:
+    k = k_without_ranks(n, int(A.shape[0]), k_min, quantile)
+    if k is not None:
+        return k
+    return k_from_cover(_core.cover_ranks(C, A, anomaly_index, threads), n, k_min, quantile)
+
+
+def k_without_ranks(n_centres: int, m: int, k_min: int, quantile: float) -> Optional[int]:
+    """k-hat of the cases that need no cover ranks (SPEC section 3 guards), else None."""
+    if n_centres <= k_min + 1:
+        return n_centres - 1
+    if m == 0:
         warnings.warn(
             "no training anomalies: k-hat is the prior's quantile; pass k explicitly to choose it",
             UserWarning,
-            stacklevel=3,
+            stacklevel=4,
         )
-        return k_from_cover(np.empty(0, dtype=np.int64), n, k_min, quantile)
-    return k_from_cover(_core.cover_ranks(C, A, anomaly_index, threads), n, k_min, quantile)
+        return k_from_cover(np.empty(0, dtype=np.int64), n_centres, k_min, quantile)
+    return None

@@ -12,20 +12,25 @@ from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted
 
 from . import _core
-from ._validation import (check_candidates, check_choice, check_chunk, check_float, check_int,
-                          check_labels, check_matrix, check_n_jobs, safe_scale, scaled)
 from . import tuning
-from .geometry import bayesian_k
+from ._validation import (TAU, check_candidates, check_choice, check_chunk, check_float, check_int,
+                          check_labels, check_matrix, check_n_jobs, safe_scale, scaled, thread_count)
+from .geometry import bayesian_k, k_from_cover, k_without_ranks
 from .persistence import PathLike, jsonable, read_archive, write_archive
 from .posterior import (OUTSIDE, THRESHOLDS, check_prior, density, inverse_rarity, posterior_mean,
                         tail_density)
-from .prior import PRIORS
+from .prior import PRIORS, IsolationPrior
 from .selection import TopSelection, check_min_quality, check_top
-from .ssdo import Detector, check_rows, fit_detector, semi_supervised_tags
-from .training_pass import TrainingPass
+from .ssdo import (Detector, check_rows, eta_from_distances, finish_detector, fit_detector,
+                   semi_supervised_tags)
+from .training_pass import RoundsPass, concatenated
 from .whitening import Whitening, check_whiten, fit_whitening
 
 CENTRES = ("all", "normals")
+
+#: Largest n x n matrix of squared distances that a fit computes once for all rounds; beyond
+#: it each round computes its own distances (same results).
+SHARED_DISTANCES_BYTES = 256 << 20
 
 #: Saved-model format (see :meth:`EAPScorer.save`).
 FORMAT = "eap-anomaly-scorer"
@@ -60,19 +65,14 @@ class _Round:
 
     ``rows`` index the scorer's training points; ``radius`` is the ball radius of each of them in
     scaled units (0 = not a centre); ``seed`` seeded a bagging round's Isolation Forest (None:
-    the scorer's ``random_state`` did). The training pass is built by the scorer at fit, load and
-    unpickling time, from its training points: a round holds O(n) numbers, not O(n d).
+    the scorer's ``random_state`` did). The scorer's one :class:`RoundsPass` over its training
+    points scores every round: a round holds O(n) numbers, not O(n d).
     """
 
     def __init__(self, rows: np.ndarray, radius: np.ndarray, detector: Detector, k: int,
                  n_centres: int, rho_sum: float, seed: Optional[int]) -> None:
         self.rows, self.radius, self.detector, self.seed = rows, radius, detector, seed
         self.k, self.n_centres, self.rho_sum = k, n_centres, rho_sum
-        self.training: Optional[TrainingPass] = None
-
-    def build(self, Xs: np.ndarray, anomaly: np.ndarray, scale: float) -> None:
-        self.training = TrainingPass(Xs[self.rows], anomaly[self.rows], self.radius,
-                                     self.detector.eta * scale)
 
     def centre_rows(self, anomaly: np.ndarray, centres: str) -> np.ndarray:
         """Training-point indices of the round's sphere centres."""
@@ -91,9 +91,6 @@ class _Round:
         return cls(np.asarray(data["rows"], dtype=np.int64), np.asarray(data["radius"], dtype=np.float64),
                    detector, int(data["k"]), int(data["n_centres"]), float(data["rho_sum"]),
                    None if int(data["seed"]) < 0 else int(data["seed"]))
-
-    def __getstate__(self) -> Dict[str, Any]:
-        return {**self.__dict__, "training": None}  # the core's packed points: rebuilt by the scorer
 
 
 class EAPScorer(BaseEstimator):
@@ -245,24 +242,34 @@ class EAPScorer(BaseEstimator):
         n_bags = int(self.n_bags)
         if n_bags == 0 or not self._round_is_usable(anomaly, np.arange(n)):
             # the whole training set; one that cannot be fitted raises the precise error here
-            self.rounds_ = [self._fit_round(Xs, np.arange(n), None, threads)]
+            draws: List[Tuple[np.ndarray, Optional[int]]] = [(np.arange(n), None)]
         else:
-            rng = check_random_state(self.random_state)
-            low = min((int(self.k_min) + 1 + m) / n, 0.99)
-            self.rounds_ = []
-            for _ in range(100 * n_bags):  # unusable draws are redrawn, a bounded number of times
-                keep = np.flatnonzero(rng.random_sample(n) < rng.uniform(low, 0.99))
-                if self._round_is_usable(anomaly, keep):
-                    seed = int(rng.randint(np.iinfo(np.int32).max))
-                    self.rounds_.append(self._fit_round(Xs, keep, seed, threads))
-                    if len(self.rounds_) == n_bags:
-                        break
-            else:
-                raise ValueError(f"n_bags: only {len(self.rounds_)} of {n_bags} bagging rounds could "
-                                 f"be drawn with enough rows; use fewer rounds or n_bags=0")
+            draws = self._draw_rounds(anomaly, n_bags)
+        shared = n * n * X.dtype.itemsize <= SHARED_DISTANCES_BYTES and not self._per_round
+        self.rounds_ = (self._fit_shared(Xs, draws, threads) if shared else
+                        [self._fit_round(Xs, rows, seed, threads) for rows, seed in draws])
+        self._build_passes()
         self.n_features_in_ = X.shape[1]
         self.dtype_ = X.dtype
         return self
+
+    #: Private switch (tests): fit each round on its own distances even when n is small.
+    _per_round = False
+
+    def _draw_rounds(self, anomaly: np.ndarray, n_bags: int) -> List[Tuple[np.ndarray, Optional[int]]]:
+        """Each bagging round's rows and forest seed, all drawn before any round is fitted."""
+        n, m = anomaly.shape[0], int(anomaly.sum())
+        rng = check_random_state(self.random_state)
+        low = min((int(self.k_min) + 1 + m) / n, 0.99)
+        draws: List[Tuple[np.ndarray, Optional[int]]] = []
+        for _ in range(100 * n_bags):  # unusable draws are redrawn, a bounded number of times
+            keep = np.flatnonzero(rng.random_sample(n) < rng.uniform(low, 0.99))
+            if self._round_is_usable(anomaly, keep):
+                draws.append((keep, int(rng.randint(np.iinfo(np.int32).max))))
+                if len(draws) == n_bags:
+                    return draws
+        raise ValueError(f"n_bags: only {len(draws)} of {n_bags} bagging rounds could "
+                         f"be drawn with enough rows; use fewer rounds or n_bags=0")
 
     def _validate(self, X: np.ndarray, anomaly: np.ndarray) -> np.ndarray:
         """Internal validation AUC of each entry of ``choose_from`` (:mod:`.tuning`); ties go
@@ -319,10 +326,8 @@ class EAPScorer(BaseEstimator):
         centres of the round)."""
         anomaly, scale = self.is_anomaly_, self.scale_
         ar = anomaly[rows]
-        centre_rows = np.flatnonzero(np.ones(rows.size, bool) if self.centres == "all" else ~ar)
-        n_centres = centre_rows.size
-        if n_centres < 2:
-            raise ValueError(f"at least 2 centres are needed (centres={self.centres!r}), got {n_centres}")
+        centre_rows = np.flatnonzero(self._is_centre(ar))
+        n_centres = self._check_centres(centre_rows.size)
         Xr, Xsr = self.X_train_[rows], Xs[rows]
         C = Xsr[centre_rows]
         if self.k is None:
@@ -331,18 +336,73 @@ class EAPScorer(BaseEstimator):
             k = bayesian_k(C, Xs[anomaly], position[anomaly], int(self.k_min), float(self.quantile),
                            threads)
         else:
-            k = check_int(self.k, "k", low=1, high=n_centres - 1)
+            k = self._explicit_k(n_centres)
         radius = np.zeros(rows.size)
         radius[centre_rows] = _core.knn_radii(C, k, threads)
-        detector, training, _, rarity = fit_detector(
+        detector, _, _, rarity = fit_detector(
             Xr, Xsr, ar, scale, radius, int(self.chosen_["ssdo_k"]), float(self.chosen_["alpha"]),
             100, str(self.prior),
             str(self.threshold), self.random_state if seed is None else seed, threads)
+        return self._round(rows, radius, detector, k, centre_rows, rarity, seed)
+
+    def _fit_shared(self, Xs: np.ndarray, draws: List[Tuple[np.ndarray, Optional[int]]],
+                    threads: int) -> List[_Round]:
+        """Every round of ``draws`` as :meth:`_fit_round` fits it, bit for bit, from one matrix of
+        the training points' squared distances: two calls of the core for all rounds (the
+        k-hat quantile and each round's forest in between)."""
+        anomaly, scale = self.is_anomaly_, self.scale_
+        rows = [r for r, _ in draws]
+        offsets, flat = concatenated(rows)
+        is_centre = self._is_centre(anomaly[flat])
+        n_centres = [self._check_centres(int(is_centre[a:b].sum()))
+                     for a, b in zip(offsets[:-1], offsets[1:])]
+        pairwise = (_core.PairwiseDistancesF32 if Xs.dtype == np.float32 else
+                    _core.PairwiseDistancesF64)(Xs, threads)
+        centre_flags = is_centre.astype(np.uint8)
+        anomalies = np.flatnonzero(anomaly) if self.k is None else np.empty(0, np.int64)
+        delta, cover = pairwise.neighbours(offsets, flat, centre_flags, int(self.chosen_["ssdo_k"]),
+                                           anomalies, threads)
+        ks = [self._k_hat(nc, cover[i]) if self.k is None else self._explicit_k(nc)
+              for i, nc in enumerate(n_centres)]
+        etas = [eta_from_distances(delta[a:b], scale) for a, b in zip(offsets[:-1], offsets[1:])]
+        radius, w_pos, w_neg, rarity = pairwise.balls_and_kernels(
+            offsets, flat, centre_flags, np.array(ks, dtype=np.int64), anomaly.astype(np.uint8),
+            np.array([eta * scale for eta in etas]), TAU[Xs.dtype], threads)
+        fitted = []
+        for i, (r, seed) in enumerate(draws):
+            part = slice(offsets[i], offsets[i + 1])
+            X = self.X_train_[r]
+            prior = IsolationPrior.fit(X, 100, self.random_state if seed is None else seed,
+                                       thread_count(threads), str(self.prior))
+            detector, _ = finish_detector(prior, X, prior.raw_scores(X, threads), etas[i],
+                                          float(self.chosen_["alpha"]), w_pos[part], w_neg[part],
+                                          int(anomaly[r].sum()), str(self.threshold), threads)
+            fitted.append(self._round(r, radius[part], detector, ks[i],
+                                      np.flatnonzero(is_centre[part]), rarity[part], seed))
+        return fitted
+
+    def _is_centre(self, anomaly: np.ndarray) -> np.ndarray:
+        return np.ones(anomaly.shape[0], bool) if self.centres == "all" else ~anomaly
+
+    def _check_centres(self, n_centres: int) -> int:
+        if n_centres < 2:
+            raise ValueError(f"at least 2 centres are needed (centres={self.centres!r}), got {n_centres}")
+        return n_centres
+
+    def _explicit_k(self, n_centres: int) -> int:
+        return check_int(self.k, "k", low=1, high=n_centres - 1)
+
+    def _k_hat(self, n_centres: int, cover: np.ndarray) -> int:
+        k = k_without_ranks(n_centres, cover.shape[0], int(self.k_min), float(self.quantile))
+        return k_from_cover(cover, n_centres, int(self.k_min), float(self.quantile)) if k is None else k
+
+    def _round(self, rows: np.ndarray, radius: np.ndarray, detector: Detector, k: int,
+               centre_rows: np.ndarray, rarity: np.ndarray, seed: Optional[int]) -> _Round:
+        """The fitted round, with Sum rho(c) from its centres' rarities (scaled units)."""
+        scale = self.scale_
         centre_rarity = rarity[centre_rows] / scale if scale != 1.0 else rarity[centre_rows]
         rho_sum = float(np.sum(inverse_rarity(centre_rarity)[centre_rarity > 0]))
-        fitted = _Round(rows, radius, detector, k, n_centres, rho_sum, seed)
-        fitted.training = training
-        return fitted
+        return _Round(rows, radius, detector, k, centre_rows.size, rho_sum, seed)
 
     @overload
     def score_samples(self, Z: Any, return_details: Literal[False] = ...) -> np.ndarray: ...
@@ -405,7 +465,7 @@ class EAPScorer(BaseEstimator):
             block = check_chunk(rows[start:start + chunk], name, self.dtype_)
             if self.whitening_ is not None:
                 block = self.whitening_.transform(block, self.dtype_)
-            parts = [self._score_round(r, block, threads) for r in self.rounds_]
+            parts = self._score_rounds(block, threads)
             yield start, start + block.shape[0], [np.mean([p[i] for p in parts], axis=0)
                                                   for i in range(n_fields)]
 
@@ -443,9 +503,15 @@ class EAPScorer(BaseEstimator):
             kept.add(quality)
         return kept.result()[0]
 
-    def _score_round(self, r: _Round, block: np.ndarray, threads: int) -> List[np.ndarray]:
-        assert r.training is not None  # built at fit, load and unpickling time
-        w_pos, w_neg, rarity = r.training.score(scaled(block, self.scale_), threads)
+    def _score_rounds(self, block: np.ndarray, threads: int) -> List[List[np.ndarray]]:
+        """[quality, p_anomaly, density, rarity] of each round for candidates ``block`` (in the
+        model's features), from one pass of the core for all rounds."""
+        w_pos, w_neg, rarity = self._pass.score(scaled(block, self.scale_), threads)
+        return [self._score_round(r, block, w_pos[i], w_neg[i], rarity[i], threads)
+                for i, r in enumerate(self.rounds_)]
+
+    def _score_round(self, r: _Round, block: np.ndarray, w_pos: np.ndarray, w_neg: np.ndarray,
+                     rarity: np.ndarray, threads: int) -> List[np.ndarray]:
         if self.scale_ != 1.0:
             rarity = rarity / self.scale_
         p = r.detector.probability(r.detector.decision(block, w_pos, w_neg, threads))
@@ -469,9 +535,9 @@ class EAPScorer(BaseEstimator):
     def _chunk_rows(self) -> int:
         if self.chunk_size is not None:
             return check_int(self.chunk_size, "chunk_size", low=1)
-        # Cost of one candidate: its distance terms plus the kernel and ball test per training
-        # point (worth about 16 coordinates).
-        terms = sum(r.rows.size for r in self.rounds_) * (self.n_features_in_ + 16)
+        # Cost of one candidate: its distance terms, once, plus the kernel and ball test per
+        # training point of each round (worth about 16 coordinates).
+        terms = self.X_train_.size + sum(r.rows.size for r in self.rounds_) * 16
         return int(min(max(2**31 // max(terms, 1), 256), 65536))
 
     def save(self, path: PathLike) -> None:
@@ -534,9 +600,16 @@ class EAPScorer(BaseEstimator):
         return scorer
 
     def _build_passes(self) -> None:
-        Xs = scaled(self.X_train_, self.scale_)
-        for r in self.rounds_:
-            r.build(Xs, self.is_anomaly_, self.scale_)
+        """The training pass of every round (at fit, load and unpickling time, never lazily, so
+        concurrent first use needs no lock)."""
+        self._pass = RoundsPass(scaled(self.X_train_, self.scale_), self.is_anomaly_,
+                                [r.rows for r in self.rounds_], [r.radius for r in self.rounds_],
+                                [r.detector.eta * self.scale_ for r in self.rounds_])
+
+    def __getstate__(self) -> Dict[str, Any]:
+        state: Dict[str, Any] = dict(super().__getstate__())
+        state.pop("_pass", None)  # the core's packed points: rebuilt from X_train_
+        return state
 
     def __setstate__(self, state: Dict[str, Any]) -> None:
         super().__setstate__(state)

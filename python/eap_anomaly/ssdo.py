@@ -32,10 +32,15 @@ ETA_FLOOR = 1e-10
 
 
 def bandwidth(X: np.ndarray, k: int, threads: int, scale: float) -> float:
-    """eta in the data's units from X scaled by ``scale``: harmonic mean of the distances to the
-    k-th nearest other point, zeros replaced by the smallest positive one, floored at 1e-10
-    (SPEC section 4.2). Scaling by a power of two commutes with every step but the floor."""
-    delta = _core.knn_radii(X, min(k, X.shape[0] - 1), threads)
+    """eta in the data's units from X scaled by ``scale`` (see :func:`eta_from_distances`)."""
+    return eta_from_distances(_core.knn_radii(X, min(k, X.shape[0] - 1), threads), scale)
+
+
+def eta_from_distances(delta: np.ndarray, scale: float) -> float:
+    """eta in the data's units from each point's distance ``delta`` to its k-th nearest other
+    point (scaled by ``scale``): their harmonic mean, zeros replaced by the smallest positive
+    one, floored at 1e-10 (SPEC section 4.2). Scaling by a power of two commutes with every step
+    but the floor."""
     positive = delta[delta > 0]
     if positive.size == 0:
         return ETA_FLOOR
@@ -96,10 +101,20 @@ def fit_detector(X: np.ndarray, Xs: np.ndarray, anomaly: np.ndarray, scale: floa
     eta = bandwidth(Xs, k, threads, scale)
     training = TrainingPass(Xs, anomaly, radius, eta * scale)
     w_pos, w_neg, rarity = training.score(Xs, threads)
+    detector, f = finish_detector(prior, X, raw, eta, alpha, w_pos, w_neg, int(anomaly.sum()),
+                                  threshold, threads)
+    return detector, training, f, rarity
+
+
+def finish_detector(prior: IsolationPrior, X: np.ndarray, raw: np.ndarray, eta: float,
+                    alpha: float, w_pos: np.ndarray, w_neg: np.ndarray, n_anomalies: int,
+                    threshold: str, threads: int) -> Tuple[Detector, np.ndarray]:
+    """The detector from its training points X, their raw prior scores ``raw`` and kernel sums,
+    and f of each training point."""
     detector = Detector(prior, float(raw.min()), float(raw.max() - raw.min()), eta, alpha, 0.0, 0.0)
     f = detector.decision(X, w_pos, w_neg, threads, raw=raw)
-    detector.shift, detector.threshold = squash_threshold(f, int(anomaly.sum()), threshold)
-    return detector, training, f, rarity
+    detector.shift, detector.threshold = squash_threshold(f, n_anomalies, threshold)
+    return detector, f
 
 
 def check_rows(X: np.ndarray, name: str = "X") -> None:

@@ -1,0 +1,230 @@
+#include "eap/rounds_fit.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+#include <memory>
+#include <stdexcept>
+#include <utility>
+
+#include "eap/distances.hpp"
+#include "eap/khat.hpp"
+#include "eap/parallel.hpp"
+#include "eap/pass_kernel.hpp"
+
+namespace eap {
+
+namespace {
+
+// Work items (round, first position) of up to `block` consecutive points of a round: every
+// round is split, so a single round (no bagging) still uses every thread.
+std::vector<std::pair<std::size_t, std::size_t>> round_items(const Rounds& rounds,
+                                                             std::size_t block) {
+    std::vector<std::pair<std::size_t, std::size_t>> items;
+    for (std::size_t r = 0; r < rounds.count; ++r)
+        for (std::size_t q = 0; q < rounds.size(r); q += block) items.emplace_back(r, q);
+    return items;
+}
+
+// k-th smallest (1 <= k <= len - 1) of at(j) over j in [0, len), j != skip: the value knn_radii
+// selects from the same distances.
+template <class T, class At>
+T kth_except(At at, std::size_t len, std::size_t skip, std::size_t k, std::vector<T>& buf) {
+    constexpr std::size_t kInsertMaxK = 32;  // small k (SSDO's bandwidth): one pass, no copy
+    if (k <= kInsertMaxK) {
+        buf.assign(k, std::numeric_limits<T>::infinity());
+        for (std::size_t j = 0; j < len; ++j) {
+            const T v = at(j);
+            if (j == skip || !(v < buf[k - 1])) continue;
+            std::size_t u = k - 1;
+            for (; u > 0 && buf[u - 1] > v; --u) buf[u] = buf[u - 1];
+            buf[u] = v;
+        }
+        return buf[k - 1];
+    }
+    buf.clear();
+    for (std::size_t j = 0; j < len; ++j)
+        if (j != skip) buf.push_back(at(j));
+    std::nth_element(buf.begin(), buf.begin() + static_cast<std::ptrdiff_t>(k - 1), buf.end());
+    return buf[k - 1];
+}
+
+// Each round's points, its centres, and each point's index among the centres (-1: none).
+struct RoundMembers {
+    std::vector<std::vector<std::uint32_t>> points, centres;
+    std::vector<std::vector<std::int64_t>> centre_of;
+
+    RoundMembers(const Rounds& rounds, const std::uint8_t* is_centre)
+        : points(rounds.count), centres(rounds.count), centre_of(rounds.count) {
+        for (std::size_t r = 0; r < rounds.count; ++r) {
+            points[r] = rounds.indices(r);
+            centres[r] = rounds.indices(r, is_centre);
+            std::int64_t c = 0;
+            for (std::size_t q = 0; q < rounds.size(r); ++q)
+                centre_of[r].push_back(is_centre[rounds.start(r) + q] ? c++ : -1);
+        }
+    }
+};
+
+// Squared distance of round point i (its index among the round's points) to training point c.
+template <class T>
+struct MatrixAt {
+    const T* d2;
+    const std::uint32_t* points;
+    std::size_t n;
+    EAP_ALWAYS_INLINE T operator()(std::size_t i, std::uint32_t c) const {
+        return d2[static_cast<std::size_t>(points[i]) * n + c];
+    }
+};
+
+}  // namespace
+
+template <class T>
+PairwiseDistances<T>::PairwiseDistances(const T* X, std::size_t n, std::size_t d, int n_threads)
+    : n_(n), d2_(n * n) {
+    constexpr std::size_t W = PackedPoints<T>::W, kRows = 48;
+    const PackedPoints<T> packed(X, n, d);
+    parallel_for_rows(
+        n, kRows, n_threads, [] { return std::vector<T>(kRows * W); },
+        [&](std::vector<T>& tile, std::size_t i0, std::size_t i1) {
+            for (std::size_t p = 0; p < packed.n_panels(); ++p) {
+                panel_sq_dists(X + i0 * d, i1 - i0, d, packed.panel(p), d, tile.data());
+                const std::size_t width = std::min(W, n - p * W);
+                for (std::size_t i = i0; i < i1; ++i)
+                    std::copy(tile.data() + (i - i0) * W, tile.data() + (i - i0) * W + width,
+                              d2_.data() + i * n + p * W);
+            }
+        });
+}
+
+template <class T>
+void PairwiseDistances<T>::neighbours(const Rounds& rounds, const std::uint8_t* is_centre,
+                                      std::size_t k, const std::int64_t* anomalies,
+                                      std::size_t m, int n_threads, double* delta,
+                                      std::int64_t* cover) const {
+    const std::size_t R = rounds.count;
+    const RoundMembers members(rounds, is_centre);
+    // Per round, each anomaly's index among the round's centres (-1: none), and "no cover".
+    std::vector<std::int64_t> anomaly_index(R * m, -1), none(R);
+    std::vector<std::int64_t> centre_index(n_, -1);
+    for (std::size_t r = 0; r < R; ++r) {
+        const auto& centres = members.centres[r];
+        if (centres.size() < 2) throw std::invalid_argument("every round needs 2 centres");
+        none[r] = static_cast<std::int64_t>(centres.size()) - 1;
+        for (std::size_t c = 0; c < centres.size(); ++c)
+            centre_index[centres[c]] = static_cast<std::int64_t>(c);
+        for (std::size_t a = 0; a < m; ++a)
+            anomaly_index[r * m + a] = centre_index[static_cast<std::size_t>(anomalies[a])];
+        for (const std::uint32_t c : centres) centre_index[c] = -1;
+        std::fill(cover + r * m, cover + (r + 1) * m, none[r]);
+    }
+    constexpr std::size_t kBlock = 64;
+    const auto items = round_items(rounds, kBlock);
+    struct Scratch {
+        std::vector<T> buf, row, to_anomaly;
+        CoverScratch<T> cover;
+        std::vector<std::int64_t> best;
+    };
+    parallel_for(
+        static_cast<std::ptrdiff_t>(items.size()), n_threads,
+        [&] {
+            Scratch s;
+            s.to_anomaly.resize(m);
+            s.best.resize(R * m);
+            for (std::size_t r = 0; r < R; ++r)
+                std::fill(s.best.begin() + static_cast<std::ptrdiff_t>(r * m),
+                          s.best.begin() + static_cast<std::ptrdiff_t>((r + 1) * m), none[r]);
+            return s;
+        },
+        [&](Scratch& s, std::ptrdiff_t item) {
+            const auto [r, q0] = items[static_cast<std::size_t>(item)];
+            const auto& points = members.points[r];
+            const auto& centres = members.centres[r];
+            const std::size_t n_r = points.size(), k_r = std::min(k, n_r - 1);
+            for (std::size_t q = q0; q < std::min(n_r, q0 + kBlock); ++q) {
+                const T* dt = row(points[q]);
+                const T kth = kth_except([&](std::size_t j) { return dt[points[j]]; }, n_r, q,
+                                         k_r, s.buf);
+                delta[rounds.start(r) + q] = std::sqrt(static_cast<double>(kth));
+                const std::int64_t c = members.centre_of[r][q];
+                if (m == 0 || c < 0) continue;
+                s.row.resize(centres.size());
+                for (std::size_t j = 0; j < centres.size(); ++j) s.row[j] = dt[centres[j]];
+                for (std::size_t a = 0; a < m; ++a)
+                    s.to_anomaly[a] = dt[static_cast<std::size_t>(anomalies[a])];
+                cover_from_row(static_cast<std::size_t>(c), s.row.data(), centres.size(),
+                               s.to_anomaly.data(), m, anomaly_index.data() + r * m, s.cover,
+                               s.best.data() + r * m);
+            }
+        },
+        [&](Scratch& s) {
+            for (std::size_t u = 0; u < R * m; ++u) cover[u] = std::min(cover[u], s.best[u]);
+        });
+}
+
+template <class T>
+void PairwiseDistances<T>::balls_and_kernels(const Rounds& rounds, const std::uint8_t* is_centre,
+                                             const std::int64_t* k,
+                                             const std::uint8_t* is_anomaly, const double* eta,
+                                             double tau, int n_threads, double* radius,
+                                             double* w_pos, double* w_neg, double* rarity) const {
+    const std::size_t R = rounds.count;
+    const RoundMembers members(rounds, is_centre);
+    for (std::size_t r = 0; r < R; ++r) {
+        const auto n_c = static_cast<std::int64_t>(members.centres[r].size());
+        if (k[r] < 1 || k[r] > n_c - 1) throw std::invalid_argument("k must be in [1, n_centres - 1]");
+        if (!(eta[r] > 0)) throw std::invalid_argument("eta must be positive");
+    }
+    constexpr std::size_t kBlock = 64;
+    const auto radius_items = round_items(rounds, kBlock);
+    parallel_for(
+        static_cast<std::ptrdiff_t>(radius_items.size()), n_threads, [] { return std::vector<T>(); },
+        [&](std::vector<T>& buf, std::ptrdiff_t item) {
+            const auto [r, q0] = radius_items[static_cast<std::size_t>(item)];
+            const auto& centres = members.centres[r];
+            for (std::size_t q = q0; q < std::min(rounds.size(r), q0 + kBlock); ++q) {
+                const std::int64_t c = members.centre_of[r][q];
+                double& out = radius[rounds.start(r) + q];
+                if (c < 0) {
+                    out = 0.0;
+                    continue;
+                }
+                const T* dt = row(members.points[r][q]);
+                const T kth = kth_except([&](std::size_t j) { return dt[centres[j]]; },
+                                         centres.size(), static_cast<std::size_t>(c),
+                                         static_cast<std::size_t>(k[r]), buf);
+                out = std::sqrt(static_cast<double>(kth));
+            }
+        });
+    std::vector<std::unique_ptr<PassLanes<T>>> lanes(R);
+    std::vector<std::vector<std::uint32_t>> cols(R);
+    parallel_for(static_cast<std::ptrdiff_t>(R), n_threads, [] { return std::vector<std::uint8_t>(); },
+                 [&](std::vector<std::uint8_t>& flags, std::ptrdiff_t item) {
+                     const auto r = static_cast<std::size_t>(item);
+                     flags.clear();
+                     for (const std::uint32_t t : members.points[r]) flags.push_back(is_anomaly[t]);
+                     const auto order = anomalies_first(flags.data(), flags.size());
+                     lanes[r] = std::make_unique<PassLanes<T>>(
+                         flags.data(), radius + rounds.start(r), order, tau, eta[r]);
+                     cols[r] = packed_order(members.points[r], order);
+                 });
+    using Source = GatheredDistances<T, MatrixAt<T>>;
+    const auto rows = pass_rows_for_isa<T, Source>();
+    const auto pass_items = round_items(rounds, kPassItemRows);
+    parallel_for(
+        static_cast<std::ptrdiff_t>(pass_items.size()), n_threads, &PassScratch<T>::make,
+        [&](PassScratch<T>& s, std::ptrdiff_t item) {
+            const auto [r, q0] = pass_items[static_cast<std::size_t>(item)];
+            const auto& points = members.points[r];
+            const Source src{MatrixAt<T>{d2_.data(), points.data(), n_}, cols[r].data(),
+                             points.size()};
+            const std::size_t at = rounds.start(r);
+            rows(*lanes[r], src, q0, std::min(points.size(), q0 + kPassItemRows), s, w_pos + at,
+                 w_neg + at, rarity + at);
+        });
+}
+
+template class PairwiseDistances<float>;
+template class PairwiseDistances<double>;
+
+}  // namespace eap

@@ -1,0 +1,85 @@
+#include "eap/rounds_pass.hpp"
+
+#include <algorithm>
+#include <stdexcept>
+
+#include "eap/parallel.hpp"
+
+namespace eap {
+
+namespace {
+
+// Squared distances of one work item's rows to every training point, panel by panel:
+// d2[p * rows * W + r * W + j] for point p * W + j and row i0 + r.
+template <class T>
+struct ItemDistances {
+    const T* d2;
+    std::size_t i0, rows;
+    EAP_ALWAYS_INLINE T operator()(std::size_t i, std::uint32_t c) const {
+        constexpr std::size_t W = PackedPoints<T>::W;
+        return d2[(c / W) * rows * W + (i - i0) * W + c % W];
+    }
+};
+
+// Rows per work item: kPassItemRows, fewer (a multiple of the micro-tile) when the item's
+// distances to every training point would pass 8 MiB.
+template <class T>
+std::size_t item_rows(std::size_t n_padded) {
+    const std::size_t fit = (std::size_t(8) << 20) / (n_padded * sizeof(T));
+    return std::clamp(fit / kPassTileRows * kPassTileRows, kPassTileRows, kPassItemRows);
+}
+
+}  // namespace
+
+template <class T>
+RoundsPass<T>::RoundsPass(const T* X, std::size_t n, std::size_t d,
+                          const std::uint8_t* is_anomaly, const Rounds& rounds,
+                          const double* radius, double tau, const double* eta)
+    : d_(d), packed_(X, n, d) {
+    std::vector<std::uint8_t> flags;
+    for (std::size_t r = 0; r < rounds.count; ++r) {
+        const std::vector<std::uint32_t> points = rounds.indices(r);
+        flags.clear();
+        for (const std::uint32_t t : points) {
+            if (t >= n) throw std::invalid_argument("round rows must index the training points");
+            flags.push_back(is_anomaly[t]);
+        }
+        if (!(eta[r] > 0)) throw std::invalid_argument("eta must be positive");
+        const std::vector<std::size_t> order = anomalies_first(flags.data(), flags.size());
+        lanes_.emplace_back(flags.data(), radius + rounds.start(r), order, tau, eta[r]);
+        cols_.push_back(packed_order(points, order));
+    }
+}
+
+template <class T>
+void RoundsPass<T>::score(const T* Z, std::size_t l, int n_threads, double* w_pos,
+                          double* w_neg, double* rarity) const {
+    constexpr std::size_t W = PackedPoints<T>::W;
+    using Source = GatheredDistances<T, ItemDistances<T>>;
+    const auto rows = pass_rows_for_isa<T, Source>();
+    const std::size_t n_panels = packed_.n_panels(), per_item = item_rows<T>(n_panels * W);
+    struct Scratch {
+        std::vector<T> d2;
+        PassScratch<T> pass;
+    };
+    parallel_for_rows(
+        l, per_item, n_threads,
+        [&] { return Scratch{std::vector<T>(per_item * n_panels * W), PassScratch<T>::make()}; },
+        [&](Scratch& s, std::size_t i0, std::size_t i1) {
+            const std::size_t nr = i1 - i0;
+            for (std::size_t p = 0; p < n_panels; ++p)
+                panel_sq_dists(Z + i0 * d_, nr, d_, packed_.panel(p), d_,
+                               s.d2.data() + p * nr * W);
+            for (std::size_t r = 0; r < lanes_.size(); ++r) {
+                const Source src{ItemDistances<T>{s.d2.data(), i0, nr}, cols_[r].data(),
+                                 cols_[r].size()};
+                rows(lanes_[r], src, i0, i1, s.pass, w_pos + r * l, w_neg + r * l,
+                     rarity + r * l);
+            }
+        });
+}
+
+template class RoundsPass<float>;
+template class RoundsPass<double>;
+
+}  // namespace eap

@@ -1,0 +1,189 @@
+"""Bagging rounds fitted and scored together (issue 11): one matrix of squared distances serves
+every round's fit, one chunk's distances every round's score, and the results equal a per-round
+loop over the public building blocks bit for bit."""
+
+from __future__ import annotations
+
+import copy
+import pickle
+from typing import Any, Dict, List, Optional, Tuple
+
+import numpy as np
+import pytest
+from numpy.testing import assert_array_equal
+from sklearn.utils import check_random_state
+
+from eap_anomaly import EAPScorer
+from eap_anomaly import _core
+from eap_anomaly._validation import safe_scale, scaled
+from eap_anomaly.geometry import bayesian_k
+from eap_anomaly.posterior import density, inverse_rarity, posterior_mean
+from eap_anomaly.ssdo import fit_detector
+from eap_anomaly.training_pass import TrainingPass
+
+FIELDS = ("quality", "p_anomaly", "density", "rarity", "k", "threshold")
+
+
+def make_data(seed: int, n: int, d: int, l: int, dtype: Any) -> Tuple[np.ndarray, np.ndarray, np.ndarray]:
+    rng = np.random.default_rng(seed)
+    y = (rng.random(n) < 0.1).astype(np.int64)
+    y[:4] = 1
+    X = rng.normal(size=(n, d))
+    X[y == 1] += 1.5
+    X[5] = X[6]  # a duplicate: a zero distance
+    Z = np.vstack([rng.normal(size=(l // 2, d)), rng.normal(scale=3.0, size=(l - l // 2, d)), X[:3]])
+    return X.astype(dtype), y, Z.astype(dtype)
+
+
+def draws(scorer: EAPScorer, anomaly: np.ndarray) -> List[Tuple[np.ndarray, Optional[int]]]:
+    """The bagging draws as SPEC section 7 makes them (rows, forest seed)."""
+    n, m = anomaly.shape[0], int(anomaly.sum())
+    if scorer.n_bags == 0:
+        return [(np.arange(n), None)]
+    rng = check_random_state(scorer.random_state)
+    low = min((scorer.k_min + 1 + m) / n, 0.99)
+    out: List[Tuple[np.ndarray, Optional[int]]] = []
+    while len(out) < scorer.n_bags:
+        keep = np.flatnonzero(rng.random_sample(n) < rng.uniform(low, 0.99))
+        normals = int((~anomaly[keep]).sum())
+        n_centres = keep.size if scorer.centres == "all" else normals
+        if normals >= 1 and keep.size >= 2 and n_centres >= 2 and (
+                scorer.k is None or scorer.k <= n_centres - 1):
+            out.append((keep, int(rng.randint(np.iinfo(np.int32).max))))
+    return out
+
+
+def per_round_loop(scorer: EAPScorer, X: np.ndarray, y: np.ndarray, Z: np.ndarray) -> Dict[str, Any]:
+    """Each round fitted on its own rows and scored on its own training pass, then the mean."""
+    anomaly = y == 1
+    n, m = X.shape[0], int(anomaly.sum())
+    scale = safe_scale(X)
+    Xs, Zs = scaled(X, scale), scaled(Z, scale)
+    alpha0, beta0 = m / n, 1 - m / n
+    parts, ks, lams = [], [], []
+    for rows, seed in draws(scorer, anomaly):
+        ar = anomaly[rows]
+        centre_rows = np.flatnonzero(np.ones(rows.size, bool) if scorer.centres == "all" else ~ar)
+        C = Xs[rows][centre_rows]
+        position = np.full(n, -1, dtype=np.int64)
+        position[rows[centre_rows]] = np.arange(centre_rows.size)
+        k = scorer.k if scorer.k is not None else bayesian_k(
+            C, Xs[anomaly], position[anomaly], scorer.k_min, scorer.quantile, 1)
+        radius = np.zeros(rows.size)
+        radius[centre_rows] = _core.knn_radii(C, k, 1)
+        detector, _, _, rarity = fit_detector(
+            X[rows], Xs[rows], ar, scale, radius, scorer.ssdo_k, scorer.alpha, 100, scorer.prior,
+            scorer.threshold, scorer.random_state if seed is None else seed, 1)
+        centre_rarity = rarity[centre_rows] / scale
+        rho_sum = float(np.sum(inverse_rarity(centre_rarity)[centre_rarity > 0]))
+        w_pos, w_neg, z_rarity = TrainingPass(Xs[rows], ar, radius, detector.eta * scale).score(Zs, 1)
+        z_rarity = z_rarity / scale
+        p = detector.probability(detector.decision(Z, w_pos, w_neg, 1))
+        px = density(z_rarity, rho_sum)
+        parts.append([posterior_mean(p, px, centre_rows.size, alpha0, beta0), p, px, z_rarity])
+        ks.append(k)
+        lams.append(detector.threshold)
+    out = {f: np.mean([part[i] for part in parts], axis=0) for i, f in enumerate(FIELDS[:4])}
+    bagged = len(parts) > 1
+    out.update(k=np.array(ks) if bagged else ks[0], threshold=np.array(lams) if bagged else lams[0])
+    return out
+
+
+def assert_same(got: Any, expected: Dict[str, Any], label: str = "") -> None:
+    for f in FIELDS:
+        assert_array_equal(np.asarray(getattr(got, f)), np.asarray(expected[f]), err_msg=f"{label} {f}")
+
+
+def assert_same_details(a: Any, b: Any, label: str = "") -> None:
+    assert_same(a, {f: getattr(b, f) for f in FIELDS}, label)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("centres", ["all", "normals"])
+@pytest.mark.parametrize("k", [None, 6])
+@pytest.mark.parametrize("n_bags", [0, 4])
+def test_equals_per_round_loop(dtype: Any, centres: str, k: Optional[int], n_bags: int) -> None:
+    X, y, Z = make_data(1, 260, 7, 300, dtype)
+    scorer = EAPScorer(centres=centres, k=k, n_bags=n_bags, random_state=5, n_jobs=2)
+    got = scorer.fit(X, y).score_samples(Z, return_details=True)
+    assert_same(got, per_round_loop(scorer, X, y, Z))
+    assert_array_equal(np.concatenate([r.rows for r in scorer.rounds_]),
+                       np.concatenate([rows for rows, _ in draws(scorer, y == 1)]))
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_authors_code_equals_per_round_loop(dtype: Any) -> None:
+    X, y, Z = make_data(2, 300, 5, 200, dtype)
+    scorer = EAPScorer.authors_code(n_bags=6, random_state=np.random.RandomState(3))
+    got = scorer.fit(X, y).score_samples(Z, return_details=True)
+    assert_same(got, per_round_loop(EAPScorer.authors_code(n_bags=6, random_state=np.random.RandomState(3)),
+                                    X, y, Z))
+
+
+def test_rescaled_data_equals_per_round_loop() -> None:
+    X, y, Z = make_data(3, 200, 4, 100, np.float64)
+    X, Z = X * 1e200, Z * 1e200  # scale_ != 1
+    scorer = EAPScorer(n_bags=3, random_state=0)
+    assert scorer.fit(X, y).scale_ != 1.0
+    assert_same(scorer.score_samples(Z, return_details=True), per_round_loop(scorer, X, y, Z))
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("params", [dict(n_bags=5), dict(n_bags=0), dict(n_bags=3, centres="normals", k=4)])
+def test_per_round_fallback_equals_shared_distances(dtype: Any, params: Dict[str, Any]) -> None:
+    X, y, Z = make_data(4, 240, 6, 150, dtype)
+    shared = EAPScorer(random_state=1, **params).fit(X, y)
+    fallback = EAPScorer(random_state=1, **params)
+    fallback._per_round = True
+    fallback.fit(X, y)
+    assert_same_details(shared.score_samples(Z, return_details=True),
+                        fallback.score_samples(Z, return_details=True))
+    for a, b in zip(shared.rounds_, fallback.rounds_):
+        assert (a.k, a.n_centres, a.rho_sum, a.detector.eta) == (b.k, b.n_centres, b.rho_sum, b.detector.eta)
+        assert_array_equal(a.radius, b.radius)
+
+
+def test_thread_count_does_not_change_bagged_results() -> None:
+    X, y, Z = make_data(5, 400, 6, 500, np.float32)
+    results = [EAPScorer.authors_code(n_bags=8, random_state=2, n_jobs=n_jobs).fit(X, y)
+               .score_samples(Z, return_details=True) for n_jobs in (1, 2, 3)]
+    for other in results[1:]:
+        assert_same_details(other, results[0])
+
+
+def test_save_load_and_pickle_round_trips(tmp_path: Any) -> None:
+    X, y, Z = make_data(6, 200, 5, 120, np.float64)
+    scorer = EAPScorer(n_bags=4, random_state=9).fit(X, y)
+    expected = scorer.score_samples(Z, return_details=True)
+    scorer.save(tmp_path / "model.npz")
+    for other in (EAPScorer.load(tmp_path / "model.npz"), pickle.loads(pickle.dumps(scorer)),
+                  copy.deepcopy(scorer)):
+        assert_same_details(other.score_samples(Z, return_details=True), expected)
+    assert "_pass" not in scorer.__getstate__()
+
+
+def test_rounds_pass_holds_each_round_in_order() -> None:
+    X, y, Z = make_data(7, 150, 3, 80, np.float32)
+    rows = [np.arange(0, 150, 2), np.arange(150), np.array([3, 9, 40, 149])]
+    radius = [np.linspace(0.5, 2.0, r.size) for r in rows]
+    eta = [0.7, 1.3, 0.2]
+    pass_ = _core.RoundsPassF32(X, (y == 1).astype(np.uint8), np.array([0, 75, 225, 229]),
+                                np.concatenate(rows), np.concatenate(radius), 1e-5, np.array(eta))
+    got = pass_.score(Z, 2)
+    for i, (r, rad, e) in enumerate(zip(rows, radius, eta)):
+        single = _core.TrainingPassF32(X[r], (y[r] == 1).astype(np.uint8), rad, 1e-5, e).score(Z, 1)
+        for a, b in zip(got, single):
+            assert_array_equal(a[i], b)
+
+
+def test_core_rejects_bad_rounds() -> None:
+    X = np.zeros((10, 2))
+    flags = np.zeros(10, np.uint8)
+    with pytest.raises(ValueError, match="increasing"):
+        _core.RoundsPassF64(X, flags, np.array([0, 3]), np.array([2, 1, 5]), np.ones(3), 1e-9, np.ones(1))
+    with pytest.raises(ValueError, match="offsets"):
+        _core.RoundsPassF64(X, flags, np.array([0, 4]), np.array([1, 2, 5]), np.ones(3), 1e-9, np.ones(1))
+    pairwise = _core.PairwiseDistancesF64(X, 1)
+    with pytest.raises(ValueError, match="k must be"):
+        pairwise.balls_and_kernels(np.array([0, 3]), np.array([1, 2, 5]), np.ones(3, np.uint8),
+                                   np.array([3]), flags, np.ones(1), 1e-9, 1)
