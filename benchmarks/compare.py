@@ -13,7 +13,6 @@ import os
 import subprocess
 import sys
 import tempfile
-import time
 
 import numpy as np
 from threadpoolctl import threadpool_limits
@@ -24,15 +23,7 @@ from eap_anomaly.ssdo import bandwidth
 
 sys.path.insert(0, os.path.dirname(__file__))
 from plain_eap import plain_score_auxiliary  # noqa: E402
-
-
-def median_time(fn, repeats):
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return float(np.median(times))
+from timing import median_time  # noqa: E402
 
 
 def sgemm_flops(repeats, threads=None):

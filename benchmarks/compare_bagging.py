@@ -8,7 +8,8 @@ thread scaling on one n = 1000, d = 36, l = 750 problem. Medians of --repeats, a
 """
 
 import argparse
-import time
+import os
+import sys
 
 import numpy as np
 
@@ -16,19 +17,13 @@ from eap_anomaly import EAPScorer
 from eap_anomaly.evaluation.datasets import list_datasets, load_dataset
 from eap_anomaly.evaluation.protocol import make_split, other_datasets, suite_of
 
+sys.path.insert(0, os.path.dirname(__file__))
+from timing import median_time  # noqa: E402
+
 DATASETS = ["Classical/29_Pima", "Classical/30_satellite", "Classical/12_fault", "Classical/18_Ionosphere",
             "Classical/7_Cardiotocography", "Classical/47_yeast", "Classical/38_thyroid",
             "Classical/35_SpamBase", "CV_by_ViT/MVTec-AD_bottle", "CV_by_ViT/MVTec-AD_cable",
             "CV_by_ViT/MVTec-AD_capsule", "CV_by_ViT/MVTec-AD_carpet"]
-
-
-def median_time(fn, repeats):
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return float(np.median(times))
 
 
 def splits(data_dir, seeds, quick):

@@ -132,9 +132,13 @@ def test_choice_is_the_best_validated_option_and_equals_fitting_it(data):
 
 def test_ties_go_to_the_first_option(data):
     X, y, _ = data
-    scorer = EAPScorer(random_state=1, choose_from=[{"ssdo_k": 10}, {}]).fit(X, y)
+    # two different settings whose validation AUCs tie (a rank statistic; alpha one ulp apart)
+    nudged = float(np.nextafter(2.3, 3.0))
+    scorer = EAPScorer(random_state=1, choose_from=[{"alpha": nudged}, {"alpha": 2.3}]).fit(X, y)
     assert scorer.validation_scores_[0] == scorer.validation_scores_[1]
-    assert scorer.chosen_["ssdo_k"] == 10
+    assert scorer.chosen_["alpha"] == nudged
+    swapped = EAPScorer(random_state=1, choose_from=[{"alpha": 2.3}, {"alpha": nudged}]).fit(X, y)
+    assert swapped.chosen_["alpha"] == 2.3
 
 
 def test_tuned_is_deterministic_thread_invariant_and_saved(data, tmp_path):

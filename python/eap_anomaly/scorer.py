@@ -229,7 +229,7 @@ class EAPScorer(BaseEstimator):
         beta0 = 1.0 - m / n if self.beta0 is None else self.beta0
         self.alpha0_, self.beta0_ = check_prior(alpha0, beta0)
         self.validation_scores_: Optional[np.ndarray] = None
-        self.chosen_ = {key: getattr(self, key) for key in tuning.CHOOSABLE}
+        self.chosen_ = self._own_options()
         if self.choose_from is not None:
             self.validation_scores_ = self._validate(X, anomaly)
             self.chosen_.update(self.choose_from[int(np.argmax(self.validation_scores_))])
@@ -284,8 +284,7 @@ class EAPScorer(BaseEstimator):
         labels = anomaly.astype(np.int64)
         scores = []
         for option in self.choose_from or []:
-            settings = {key: getattr(self, key) for key in tuning.CHOOSABLE}
-            settings.update(option)
+            settings = {**self._own_options(), **option}
             whiten = check_whiten(settings.pop("whiten"))
             Xv = X if whiten is None else fit_whitening(X, whiten).transform(X, X.dtype)
             fold = clone(self).set_params(choose_from=None, whiten=None, random_state=int(seed),
@@ -293,6 +292,10 @@ class EAPScorer(BaseEstimator):
             scores.append(tuning.validation_auc(
                 lambda Xf, yf, Z: fold.fit(Xf, yf).score_samples(Z), Xv, labels, int(seed)))
         return np.array(scores)
+
+    def _own_options(self) -> Dict[str, Any]:
+        """The parameters ``choose_from`` may override, as set."""
+        return {key: getattr(self, key) for key in tuning.CHOOSABLE}
 
     def _check_params(self) -> None:
         check_choice(self.centres, "centres", CENTRES)
@@ -574,7 +577,7 @@ class EAPScorer(BaseEstimator):
         fitted = json.loads(str(data["fitted"]))
         if version == 2:  # no whitening, options as the parameters, width as X_train's
             fitted.update(n_features_in_=data["X_train"].shape[1], validation_scores_=None,
-                          chosen_={key: getattr(scorer, key) for key in tuning.CHOOSABLE})
+                          chosen_=scorer._own_options())
         scorer.alpha0_, scorer.beta0_ = float(fitted["alpha0_"]), float(fitted["beta0_"])
         scorer.scale_ = float(fitted["scale_"])
         scorer.X_train_ = check_matrix(data["X_train"], "X_train")
