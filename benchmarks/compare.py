@@ -82,7 +82,7 @@ def scoring_pass_per_isa(n, l, d, repeats, flops_one_thread):
     anomaly = np.zeros(n, np.uint8)
     anomaly[: n // 100] = 1
     radius = np.full(n, np.sqrt(2.0 * d))
-    index = _core.TrainingPassF32(X, anomaly, radius, 1e-5, bandwidth(X, 10, 1))
+    index = _core.TrainingPassF32(X, anomaly, radius, 1e-5, bandwidth(X, 10, 1, 1.0))
     out = {}
     try:
         for isa in _core._supported_isas():

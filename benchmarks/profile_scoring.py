@@ -27,7 +27,7 @@ def main():
         Z = rng.standard_normal((l, d)).astype(np.float32)
         anomaly = np.zeros(n, np.uint8)
         anomaly[: n // 100] = 1
-        eta = bandwidth(X, 10, 1)
+        eta = bandwidth(X, 10, 1, 1.0)
         sample = np.sqrt(((Z[:300, None, :].astype(np.float64) - X[None, :2000]) ** 2).sum(-1))
         inside = float((sample <= 7.75 * eta).mean())
         index = _core.TrainingPassF32(X, anomaly, np.ones(n), 1e-5, eta)

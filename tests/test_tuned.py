@@ -97,6 +97,16 @@ def test_whitening_matches_a_numpy_reference(data, dtype):
     assert_array_equal(scorer.score_samples(Z), direct.score_samples(mapped))
 
 
+@pytest.mark.parametrize("exponent", [600, -600])
+def test_whitening_of_extreme_data_equals_that_of_the_data_scaled_back(data, exponent):
+    X, y, Z = data
+    s = 2.0**exponent
+    plain = EAPScorer(random_state=0, whiten=0.9).fit(X, y)
+    extreme = EAPScorer(random_state=0, whiten=0.9).fit(X * s, y)
+    assert_array_equal(extreme.X_train_, plain.X_train_)
+    assert_array_equal(extreme.score_samples(Z * s), plain.score_samples(Z))
+
+
 def test_whitening_of_constant_rows_names_x():
     X = np.ones((30, 3))
     y = np.r_[np.ones(3, int), np.zeros(27, int)]

@@ -58,8 +58,14 @@ FIT_OPTIONS: List[Tuple[str, str, Callable[[str], Any], str]] = [
     ("--whiten", "whiten", lambda t: _real(t, 0.0), "PCA whitening keeping this share of the variance"),
 ]
 
-#: Options with a fixed set of values: their argparse choices.
-CHOICES = {"centres": ("all", "normals"), "prior": ("native", "sklearn"), "outside": ("zero", "tail")}
+def _choices(param: str) -> Optional[Tuple[str, ...]]:
+    """The values an option with a fixed set of them accepts (None: any), from the package's
+    own lists (imported when the parser is built, as the presets' defaults are)."""
+    from .posterior import OUTSIDE
+    from .prior import PRIORS
+    from .scorer import CENTRES
+
+    return {"centres": CENTRES, "prior": PRIORS, "outside": OUTSIDE}.get(param)
 
 
 def _scorer_class() -> "type[EAPScorer]":
@@ -417,7 +423,7 @@ def build_parser() -> argparse.ArgumentParser:
                             "tuned = EAPScorer.tuned() (docs/quality.md; about 15x the cost) "
                             "(default: paper); the options below override it")
         for flag, param, kind, text in FIT_OPTIONS:
-            p.add_argument(flag, dest=param, type=kind, default=None, choices=CHOICES.get(param),
+            p.add_argument(flag, dest=param, type=kind, default=None, choices=_choices(param),
                            help=f"{text} (default: {_preset_defaults(param)})")
         p.add_argument("--seed", type=int, default=0, help="random state of the Isolation Forest and the bagging")
         p.add_argument("--n-jobs", type=int, default=None, help="threads (default: OpenMP default)")

@@ -23,7 +23,7 @@ from .prior import PRIORS, IsolationPrior
 from .selection import TopSelection, check_min_quality, check_top
 from .ssdo import (Detector, check_rows, eta_from_distances, finish_detector, fit_detector,
                    semi_supervised_tags)
-from .training_pass import RoundsPass, concatenated
+from .training_pass import RoundsPass, TrainingPass, concatenated
 from .whitening import Whitening, check_whiten, fit_whitening
 
 CENTRES = ("all", "normals")
@@ -237,7 +237,7 @@ class EAPScorer(BaseEstimator):
         self.whitening_ = None if whiten is None else fit_whitening(X, whiten)
         self.X_train_ = X.copy() if self.whitening_ is None else self.whitening_.transform(X, X.dtype)
         self.is_anomaly_ = anomaly
-        self.scale_ = safe_scale(X)
+        self.scale_ = safe_scale(self.X_train_)  # of the model's features (whitened: not X's)
         Xs = scaled(self.X_train_, self.scale_)
         n_bags = int(self.n_bags)
         if n_bags == 0 or not self._round_is_usable(anomaly, np.arange(n)):
@@ -509,7 +509,8 @@ class EAPScorer(BaseEstimator):
     def _score_rounds(self, block: np.ndarray, threads: int) -> List[List[np.ndarray]]:
         """[quality, p_anomaly, density, rarity] of each round for candidates ``block`` (in the
         model's features), from one pass of the core for all rounds."""
-        w_pos, w_neg, rarity = self._pass.score(scaled(block, self.scale_), threads)
+        sums = self._pass.score(scaled(block, self.scale_), threads)
+        w_pos, w_neg, rarity = (np.atleast_2d(a) for a in sums)  # (rounds, rows)
         return [self._score_round(r, block, w_pos[i], w_neg[i], rarity[i], threads)
                 for i, r in enumerate(self.rounds_)]
 
@@ -604,10 +605,19 @@ class EAPScorer(BaseEstimator):
 
     def _build_passes(self) -> None:
         """The training pass of every round (at fit, load and unpickling time, never lazily, so
-        concurrent first use needs no lock)."""
-        self._pass = RoundsPass(scaled(self.X_train_, self.scale_), self.is_anomaly_,
-                                [r.rows for r in self.rounds_], [r.radius for r in self.rounds_],
-                                [r.detector.eta * self.scale_ for r in self.rounds_])
+        concurrent first use needs no lock). One round takes the fused pass, whose distances
+        stay in registers; bagging shares each distance among the rounds (the same sums)."""
+        Xs = scaled(self.X_train_, self.scale_)
+        self._pass: Union[TrainingPass, RoundsPass]
+        if len(self.rounds_) == 1:
+            r = self.rounds_[0]
+            points = Xs if r.rows.size == Xs.shape[0] else Xs[r.rows]
+            self._pass = TrainingPass(points, self.is_anomaly_[r.rows], r.radius,
+                                      r.detector.eta * self.scale_)
+        else:
+            self._pass = RoundsPass(Xs, self.is_anomaly_, [r.rows for r in self.rounds_],
+                                    [r.radius for r in self.rounds_],
+                                    [r.detector.eta * self.scale_ for r in self.rounds_])
 
     def __getstate__(self) -> Dict[str, Any]:
         state: Dict[str, Any] = dict(super().__getstate__())

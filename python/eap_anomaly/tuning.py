@@ -65,7 +65,7 @@ def validation_auc(score_fold: Callable[[np.ndarray, np.ndarray, np.ndarray], np
         n_held_anomalies = int(np.sum(y[held] == 1))
         off = shuffled_rows(X[keep], max(n_held_anomalies, held.size - n_held_anomalies), rng)
         good = np.r_[y[held] == 1, np.zeros(off.shape[0], bool)]
-        quality = score_fold(X[keep], y[keep], np.vstack([X[held], off]).astype(X.dtype))
+        quality = score_fold(X[keep], y[keep], np.vstack([X[held], off]))
         aucs.append(roc_auc_score(good, quality))
     return float(np.mean(aucs))
 

@@ -52,10 +52,14 @@ def fit_whitening(X: np.ndarray, variance: float) -> Whitening:
     each divided by its standard deviation."""
     X64 = X.astype(np.float64)
     mean = X64.mean(axis=0)
-    _, s, vt = np.linalg.svd(X64 - mean, full_matrices=False)
+    centred = X64 - mean
+    # the SVD and the variances of centred / 2^e, |entries| < 1: exact, and no square of data
+    # near 1e±200 overflows or underflows; the projection takes the 2^-e back
+    e = int(np.frexp(np.max(np.abs(centred)))[1]) if centred.size else 0
+    _, s, vt = np.linalg.svd(np.ldexp(centred, -e), full_matrices=False)
     var = s**2 / max(X.shape[0] - 1, 1)
     if var.size == 0 or not var[0] > 0:
         raise ValueError("X: whitening needs training rows that vary; every row is the same")
     keep = var > REL_TOL * var[0]
     keep &= np.arange(var.size) <= np.searchsorted(np.cumsum(var) / var.sum(), variance)
-    return Whitening(mean, vt[keep].T / np.sqrt(var[keep]))
+    return Whitening(mean, np.ldexp(vt[keep].T / np.sqrt(var[keep]), -e))
