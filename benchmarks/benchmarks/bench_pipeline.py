@@ -1,5 +1,5 @@
-"""asv: SSDO, the fitted scorer, the scoring pass per instruction set and score_auxiliary (SPEC
-sections 4-7)."""
+"""asv: SSDO, the fitted scorer, bagged fits, the scoring pass per instruction set and
+score_auxiliary (SPEC sections 4-7)."""
 
 import time
 
@@ -53,6 +53,23 @@ class Scorer:
 
     def peakmem_score(self, fitted, n, d, dtype, n_jobs):
         self.scorer.score_samples(self.Z)
+
+
+class Bagging:
+    """Fit + score at the protocol's split sizes (n = 1000, d = 36, l = 750; issue 11), one
+    thread: one round, and the authors' preset (100 bags)."""
+
+    params = (["one round", "authors_code"],)
+    param_names = ["preset"]
+
+    def setup(self, preset):
+        self.X, self.y = training_data(1000, 36, anomaly_fraction=0.05)
+        self.Z, _ = candidates(750, 36)
+        self.make = {"one round": lambda: eap.EAPScorer(random_state=0, n_jobs=1),
+                     "authors_code": lambda: eap.EAPScorer.authors_code(random_state=0, n_jobs=1)}[preset]
+
+    def time_fit_score(self, preset):
+        self.make().fit(self.X, self.y).score_samples(self.Z)
 
 
 class ScoringPass:
