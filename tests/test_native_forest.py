@@ -280,3 +280,62 @@ def test_prior_option_on_every_entry_point():
                  lambda: score_auxiliary(X, y, Z, prior="forest")):
         with pytest.raises(ValueError, match="prior"):
             call()
+
+
+# ---- walking the node arrays (IsolationForestPaths.depths) ---------------------------------
+
+def plain_depths(forest, Z):
+    """Sum over trees, in order, of the leaf value each row reaches by a plain walk."""
+    return np.array([sum(forest["leaf_value"][leaf_of(forest, r, z)] for r in forest["root"]) for z in Z])
+
+
+def paths(forest, n_features):
+    return _core.IsolationForestPaths(*(np.asarray(forest[f]) for f in FIELDS), n_features)
+
+
+# Two trees of different depths: tree 0 splits x0 <= 0.5, its right child splits x1 <= -1;
+# tree 1 is a single leaf.
+UNBALANCED = dict(root=np.array([0, 5]), left=np.array([1, -1, 3, -1, -1, -1]),
+                  right=np.array([2, -1, 4, -1, -1, -1]), feature=np.array([0, -2, 1, -2, -2, -2]),
+                  threshold=np.array([0.5, -2.0, -1.0, -2.0, -2.0, -2.0]),
+                  leaf_value=np.array([0.0, 1.0, 0.0, 2.0, 3.0, 0.25]))
+
+
+def test_walks_of_an_unbalanced_forest_reach_the_counted_leaves():
+    Z = np.array([[0.5, 9.0], [0.6, -1.0], [0.6, -0.5], [np.nan, -7.0], [0.0, np.nan], [7.0, np.nan]],
+                 dtype=np.float32)
+    # at the threshold: left; NaN fails "<=": right (scikit-learn's rule)
+    assert_array_equal(paths(UNBALANCED, 2).depths(Z, 1), [1.25, 2.25, 3.25, 2.25, 1.25, 3.25])
+
+
+@pytest.mark.parametrize("l", [1, 7, 8, 13, 257, 600])
+def test_walks_equal_a_plain_walk_for_every_row_count(l):
+    rng = np.random.default_rng(l)
+    X = rng.normal(size=(300, 4))
+    forest = build(X, n_estimators=12, max_samples=64, seed=l)
+    Z = rng.normal(size=(l, 4)).astype(np.float32) * 2
+    expected = plain_depths(forest, Z)
+    for threads in (1, 2):
+        assert_array_equal(paths(forest, 4).depths(Z, threads), expected)
+
+
+def test_walks_of_sklearn_trees_equal_its_score_samples():
+    from sklearn.ensemble import IsolationForest
+    rng = np.random.default_rng(5)
+    X = rng.normal(size=(500, 3))
+    p = IsolationPrior.fit(X, 50, 3, 1, kind="sklearn")
+    forest = IsolationForest(n_estimators=50, random_state=3).fit(X)
+    Z = rng.normal(size=(101, 3)) * 3
+    assert_array_equal(p.raw_scores(Z, 2), -forest.score_samples(Z))
+
+
+@pytest.mark.parametrize("change, message", [
+    (dict(left=np.array([1, -1, 0, -1, -1, -1])), "point forward"),
+    (dict(right=np.array([2, -1, 6, -1, -1, -1])), "point forward"),
+    (dict(feature=np.array([0, -2, 2, -2, -2, -2])), "feature index"),
+    (dict(root=np.array([0, 6])), "root out of range"),
+    (dict(leaf_value=np.zeros(5)), "same length"),
+])
+def test_malformed_forests_are_refused(change, message):
+    with pytest.raises(ValueError, match=message):
+        paths({**UNBALANCED, **change}, 2)

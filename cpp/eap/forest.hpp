@@ -25,8 +25,17 @@ public:
     std::size_t n_features() const { return n_features_; }
 
 private:
-    std::vector<std::int64_t> root_, left_, right_, feature_;
-    std::vector<double> threshold_, leaf_value_;
+    // A node's fields lie together (24 bytes): a walk steps to child[!(z[feature] <= threshold)] (NaN goes
+    // right, as in scikit-learn), and a leaf's children are itself, so every walk of a tree can
+    // take the tree's full depth in steps without branches.
+    struct Node {
+        double threshold;
+        std::int32_t feature;
+        std::int32_t child[2];
+    };
+    std::vector<Node> nodes_;
+    std::vector<std::int32_t> root_, depth_;  // per tree: root node and longest root-leaf path
+    std::vector<double> leaf_value_;
     std::size_t n_features_;
 };
 

@@ -1,6 +1,7 @@
 #include "eap/khat.hpp"
 
 #include <algorithm>
+#include <limits>
 #include <numeric>
 #include <vector>
 
@@ -14,18 +15,23 @@ void cover_from_row(std::size_t i, const T* row, std::size_t n, const T* to_anom
                     std::size_t m, const std::int64_t* anomaly_index, CoverScratch<T>& s,
                     std::int64_t* best) {
     // c_i(a) for all a at once: sort the anomalies by distance, histogram each other centre at
-    // the first anomaly it does not exceed, then a prefix sum.
+    // the first anomaly it does not exceed, then a prefix sum. The search is branch-free over
+    // the sorted distances padded with +inf to a power of two (its outcome is unpredictable).
+    std::size_t size = 1;
+    while (size < m + 1) size *= 2;
     s.by_distance.resize(m);
-    s.sorted.resize(m);
-    s.counts.assign(m + 1, 0);
+    s.sorted.assign(size, std::numeric_limits<T>::infinity());
+    s.counts.assign(size, 0);
     std::iota(s.by_distance.begin(), s.by_distance.end(), std::size_t(0));
     std::sort(s.by_distance.begin(), s.by_distance.end(),
               [&](std::size_t a, std::size_t b) { return to_anomaly[a] < to_anomaly[b]; });
     for (std::size_t u = 0; u < m; ++u) s.sorted[u] = to_anomaly[s.by_distance[u]];
+    const T* sorted = s.sorted.data();
     for (std::size_t j = 0; j < n; ++j) {
-        if (j == i) continue;
-        const auto t = std::lower_bound(s.sorted.begin(), s.sorted.end(), row[j]) - s.sorted.begin();
-        ++s.counts[static_cast<std::size_t>(t)];
+        const T v = row[j];
+        std::size_t t = 0;  // #{u : sorted[u] < v}
+        for (std::size_t half = size / 2; half > 0; half /= 2) t += sorted[t + half - 1] < v ? half : 0;
+        s.counts[t] += j != i;
     }
     std::int64_t below = 0;
     for (std::size_t u = 0; u < m; ++u) {

@@ -11,6 +11,7 @@
 #include "eap/khat.hpp"
 #include "eap/parallel.hpp"
 #include "eap/pass_kernel.hpp"
+#include "eap/row_pass.hpp"
 
 namespace eap {
 
@@ -26,10 +27,11 @@ std::vector<std::pair<std::size_t, std::size_t>> round_items(const Rounds& round
     return items;
 }
 
-// k-th smallest (1 <= k <= len - 1) of at(j) over j in [0, len), j != skip: the value knn_radii
-// selects from the same distances.
+// k-th smallest (1 <= k <= len - 1) of at(j) over j in [0, len), j != skip (< len): the value
+// knn_radii selects from the same distances.
 template <class T, class At>
-T kth_except(At at, std::size_t len, std::size_t skip, std::size_t k, std::vector<T>& buf) {
+T kth_except(At at, std::size_t len, std::size_t skip, std::size_t k, std::vector<T>& buf,
+             std::vector<T>& tmp) {
     constexpr std::size_t kInsertMaxK = 32;  // small k (SSDO's bandwidth): one pass, no copy
     if (k <= kInsertMaxK) {
         buf.assign(k, std::numeric_limits<T>::infinity());
@@ -42,11 +44,11 @@ T kth_except(At at, std::size_t len, std::size_t skip, std::size_t k, std::vecto
         }
         return buf[k - 1];
     }
-    buf.clear();
-    for (std::size_t j = 0; j < len; ++j)
-        if (j != skip) buf.push_back(at(j));
-    std::nth_element(buf.begin(), buf.begin() + static_cast<std::ptrdiff_t>(k - 1), buf.end());
-    return buf[k - 1];
+    buf.resize(len + 16);  // kth_smallest's room
+    tmp.resize(len + 16);
+    for (std::size_t j = 0; j < len; ++j) buf[j] = at(j);
+    buf[skip] = buf[len - 1];  // the order does not matter to a selection
+    return kth_smallest(buf.data(), len - 1, k - 1, tmp.data());
 }
 
 // Each round's points, its centres, and each point's index among the centres (-1: none).
@@ -121,7 +123,7 @@ void PairwiseDistances<T>::neighbours(const Rounds& rounds, const std::uint8_t* 
     constexpr std::size_t kBlock = 64;
     const auto items = round_items(rounds, kBlock);
     struct Scratch {
-        std::vector<T> buf, row, to_anomaly;
+        std::vector<T> buf, tmp, row, to_anomaly;
         CoverScratch<T> cover;
         std::vector<std::int64_t> best;
     };
@@ -144,7 +146,7 @@ void PairwiseDistances<T>::neighbours(const Rounds& rounds, const std::uint8_t* 
             for (std::size_t q = q0; q < std::min(n_r, q0 + kBlock); ++q) {
                 const T* dt = row(points[q]);
                 const T kth = kth_except([&](std::size_t j) { return dt[points[j]]; }, n_r, q,
-                                         k_r, s.buf);
+                                         k_r, s.buf, s.tmp);
                 delta[rounds.start(r) + q] = std::sqrt(static_cast<double>(kth));
                 const std::int64_t c = members.centre_of[r][q];
                 if (m == 0 || c < 0) continue;
@@ -178,8 +180,9 @@ void PairwiseDistances<T>::balls_and_kernels(const Rounds& rounds, const std::ui
     constexpr std::size_t kBlock = 64;
     const auto radius_items = round_items(rounds, kBlock);
     parallel_for(
-        static_cast<std::ptrdiff_t>(radius_items.size()), n_threads, [] { return std::vector<T>(); },
-        [&](std::vector<T>& buf, std::ptrdiff_t item) {
+        static_cast<std::ptrdiff_t>(radius_items.size()), n_threads,
+        [] { return std::pair<std::vector<T>, std::vector<T>>(); },
+        [&](std::pair<std::vector<T>, std::vector<T>>& buf, std::ptrdiff_t item) {
             const auto [r, q0] = radius_items[static_cast<std::size_t>(item)];
             const auto& centres = members.centres[r];
             for (std::size_t q = q0; q < std::min(rounds.size(r), q0 + kBlock); ++q) {
@@ -192,7 +195,7 @@ void PairwiseDistances<T>::balls_and_kernels(const Rounds& rounds, const std::ui
                 const T* dt = row(members.points[r][q]);
                 const T kth = kth_except([&](std::size_t j) { return dt[centres[j]]; },
                                          centres.size(), static_cast<std::size_t>(c),
-                                         static_cast<std::size_t>(k[r]), buf);
+                                         static_cast<std::size_t>(k[r]), buf.first, buf.second);
                 out = std::sqrt(static_cast<double>(kth));
             }
         });
