@@ -11,35 +11,37 @@
 namespace eap {
 
 template <class T>
-void cover_from_row(std::size_t i, const T* row, std::size_t n, const T* to_anomaly,
-                    std::size_t m, const std::int64_t* anomaly_index, CoverScratch<T>& s,
-                    std::int64_t* best) {
-    // c_i(a) for all a at once: sort the anomalies by distance, histogram each other centre at
-    // the first anomaly it does not exceed, then a prefix sum. The search is branch-free over
-    // the sorted distances padded with +inf to a power of two (its outcome is unpredictable).
+void CoverBuckets<T>::sort(const T* to_anomaly, std::size_t m) {
     std::size_t size = 1;
     while (size < m + 1) size *= 2;
-    s.by_distance.resize(m);
-    s.sorted.assign(size, std::numeric_limits<T>::infinity());
-    s.counts.assign(size, 0);
-    std::iota(s.by_distance.begin(), s.by_distance.end(), std::size_t(0));
-    std::sort(s.by_distance.begin(), s.by_distance.end(),
+    by_distance_.resize(m);
+    std::iota(by_distance_.begin(), by_distance_.end(), std::size_t(0));
+    std::sort(by_distance_.begin(), by_distance_.end(),
               [&](std::size_t a, std::size_t b) { return to_anomaly[a] < to_anomaly[b]; });
-    for (std::size_t u = 0; u < m; ++u) s.sorted[u] = to_anomaly[s.by_distance[u]];
-    const T* sorted = s.sorted.data();
-    for (std::size_t j = 0; j < n; ++j) {
-        const T v = row[j];
-        std::size_t t = 0;  // #{u : sorted[u] < v}
-        for (std::size_t half = size / 2; half > 0; half /= 2) t += sorted[t + half - 1] < v ? half : 0;
-        s.counts[t] += j != i;
-    }
-    std::int64_t below = 0;
-    for (std::size_t u = 0; u < m; ++u) {
-        below += s.counts[u];
-        const std::size_t a = s.by_distance[u];
+    sorted_.assign(size, std::numeric_limits<T>::infinity());
+    for (std::size_t u = 0; u < m; ++u) sorted_[u] = to_anomaly[by_distance_[u]];
+}
+
+template <class T>
+void CoverBuckets<T>::update_best(const std::int64_t* counts, std::size_t n, std::size_t i,
+                                  const std::int64_t* anomaly_index, std::int64_t* best) const {
+    std::int64_t below = 0;  // c_i of the anomaly in bucket u: a prefix sum of the buckets
+    for (std::size_t u = 0; u < by_distance_.size(); ++u) {
+        below += counts[u];
+        const std::size_t a = by_distance_[u];
         if (anomaly_index[a] == static_cast<std::int64_t>(i)) continue;  // leave-one-out
         if (below <= static_cast<std::int64_t>(n) - 2) best[a] = std::min(best[a], below + 1);
     }
+}
+
+template <class T>
+void cover_from_row(std::size_t i, const T* row, std::size_t n, const T* to_anomaly,
+                    std::size_t m, const std::int64_t* anomaly_index, CoverScratch<T>& s,
+                    std::int64_t* best) {
+    s.buckets.sort(to_anomaly, m);
+    s.counts.assign(s.buckets.n_buckets(), 0);
+    for (std::size_t j = 0; j < n; ++j) s.counts[s.buckets.bucket(row[j])] += j != i;
+    s.buckets.update_best(s.counts.data(), n, i, anomaly_index, best);
 }
 
 template <class T>
@@ -85,6 +87,8 @@ template void cover_ranks<float>(const float*, std::size_t, const float*, std::s
                                  const std::int64_t*, int, std::int64_t*);
 template void cover_ranks<double>(const double*, std::size_t, const double*, std::size_t,
                                   std::size_t, const std::int64_t*, int, std::int64_t*);
+template class CoverBuckets<float>;
+template class CoverBuckets<double>;
 template void cover_from_row<float>(std::size_t, const float*, std::size_t, const float*,
                                     std::size_t, const std::int64_t*, CoverScratch<float>&,
                                     std::int64_t*);

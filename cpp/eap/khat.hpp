@@ -15,10 +15,38 @@ template <class T>
 void cover_ranks(const T* C, std::size_t n, const T* A, std::size_t m, std::size_t d,
                  const std::int64_t* anomaly_index, int n_threads, std::int64_t* cover);
 
+// The anomalies as seen from one centre c_i, sorted by their distance to it: bucket(v) of a
+// distance v is the first anomaly (in that order) that v does not exceed, so that
+// c_i(a) = #{other centres in buckets up to a's}. The search is branch-free over the sorted
+// distances padded with +inf to a power of two (its outcome is unpredictable).
+template <class T>
+class CoverBuckets {
+public:
+    // to_anomaly[a]: squared distance of c_i to anomaly a (a < m).
+    void sort(const T* to_anomaly, std::size_t m);
+
+    std::uint32_t bucket(T v) const {
+        std::size_t t = 0;  // #{u : sorted[u] < v}
+        for (std::size_t half = sorted_.size() / 2; half > 0; half /= 2)
+            t += sorted_[t + half - 1] < v ? half : 0;
+        return static_cast<std::uint32_t>(t);
+    }
+
+    // counts[u]: the other centres in bucket u (u <= m), n centres in all, c_i being centre i:
+    // best[a] = min(best[a], c_i(a) + 1) for each anomaly a whose ball that is.
+    void update_best(const std::int64_t* counts, std::size_t n, std::size_t i,
+                     const std::int64_t* anomaly_index, std::int64_t* best) const;
+
+    std::size_t n_buckets() const { return by_distance_.size() + 1; }
+
+private:
+    std::vector<T> sorted_;
+    std::vector<std::size_t> by_distance_;
+};
+
 template <class T>
 struct CoverScratch {
-    std::vector<T> sorted;
-    std::vector<std::size_t> by_distance;
+    CoverBuckets<T> buckets;
     std::vector<std::int64_t> counts;
 };
 

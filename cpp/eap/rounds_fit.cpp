@@ -120,18 +120,25 @@ void PairwiseDistances<T>::neighbours(const Rounds& rounds, const std::uint8_t* 
         for (const std::uint32_t c : centres) centre_index[c] = -1;
         std::fill(cover + r * m, cover + (r + 1) * m, none[r]);
     }
-    constexpr std::size_t kBlock = 64;
-    const auto items = round_items(rounds, kBlock);
+    // Items are training points, each with every round it is in: a centre's buckets of the
+    // other points (against the anomalies sorted by distance) serve all its rounds.
+    std::vector<std::vector<std::pair<std::uint32_t, std::uint32_t>>> in_rounds(n_);
+    for (std::size_t r = 0; r < R; ++r)
+        for (std::size_t q = 0; q < rounds.size(r); ++q)
+            in_rounds[static_cast<std::size_t>(rounds.rows[rounds.start(r) + q])].emplace_back(
+                static_cast<std::uint32_t>(r), static_cast<std::uint32_t>(q));
     struct Scratch {
-        std::vector<T> buf, tmp, row, to_anomaly;
-        CoverScratch<T> cover;
-        std::vector<std::int64_t> best;
+        std::vector<T> buf, tmp, to_anomaly;
+        CoverBuckets<T> buckets;
+        std::vector<std::uint32_t> bucket_of;
+        std::vector<std::int64_t> counts, best;
     };
     parallel_for(
-        static_cast<std::ptrdiff_t>(items.size()), n_threads,
+        static_cast<std::ptrdiff_t>(n_), n_threads,
         [&] {
             Scratch s;
             s.to_anomaly.resize(m);
+            s.bucket_of.resize(n_);
             s.best.resize(R * m);
             for (std::size_t r = 0; r < R; ++r)
                 std::fill(s.best.begin() + static_cast<std::ptrdiff_t>(r * m),
@@ -139,24 +146,30 @@ void PairwiseDistances<T>::neighbours(const Rounds& rounds, const std::uint8_t* 
             return s;
         },
         [&](Scratch& s, std::ptrdiff_t item) {
-            const auto [r, q0] = items[static_cast<std::size_t>(item)];
-            const auto& points = members.points[r];
-            const auto& centres = members.centres[r];
-            const std::size_t n_r = points.size(), k_r = std::min(k, n_r - 1);
-            for (std::size_t q = q0; q < std::min(n_r, q0 + kBlock); ++q) {
-                const T* dt = row(points[q]);
-                const T kth = kth_except([&](std::size_t j) { return dt[points[j]]; }, n_r, q,
-                                         k_r, s.buf, s.tmp);
+            const auto p = static_cast<std::size_t>(item);
+            const T* dt = row(p);
+            bool sorted = false;
+            for (const auto [r, q] : in_rounds[p]) {
+                const auto& points = members.points[r];
+                const std::size_t n_r = points.size(), k_r = std::min(k, n_r - 1);
+                const T kth = kth_except([&](std::size_t j) { return dt[points[j]]; }, n_r, q, k_r,
+                                         s.buf, s.tmp);
                 delta[rounds.start(r) + q] = std::sqrt(static_cast<double>(kth));
                 const std::int64_t c = members.centre_of[r][q];
                 if (m == 0 || c < 0) continue;
-                s.row.resize(centres.size());
-                for (std::size_t j = 0; j < centres.size(); ++j) s.row[j] = dt[centres[j]];
-                for (std::size_t a = 0; a < m; ++a)
-                    s.to_anomaly[a] = dt[static_cast<std::size_t>(anomalies[a])];
-                cover_from_row(static_cast<std::size_t>(c), s.row.data(), centres.size(),
-                               s.to_anomaly.data(), m, anomaly_index.data() + r * m, s.cover,
-                               s.best.data() + r * m);
+                if (!sorted) {  // once per point: its rounds share the anomalies' order
+                    for (std::size_t a = 0; a < m; ++a)
+                        s.to_anomaly[a] = dt[static_cast<std::size_t>(anomalies[a])];
+                    s.buckets.sort(s.to_anomaly.data(), m);
+                    for (std::size_t j = 0; j < n_; ++j) s.bucket_of[j] = s.buckets.bucket(dt[j]);
+                    sorted = true;
+                }
+                const auto& centres = members.centres[r];
+                s.counts.assign(s.buckets.n_buckets(), 0);
+                for (const std::uint32_t j : centres) ++s.counts[s.bucket_of[j]];
+                --s.counts[s.bucket_of[p]];  // the centre itself
+                s.buckets.update_best(s.counts.data(), centres.size(), static_cast<std::size_t>(c),
+                                      anomaly_index.data() + r * m, s.best.data() + r * m);
             }
         },
         [&](Scratch& s) {

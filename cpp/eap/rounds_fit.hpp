@@ -19,7 +19,8 @@ public:
 
     std::size_t size() const { return n_; }
 
-    // Per round, in one parallel region (rounds and rows alike, so one round uses every thread):
+    // Per round, in one parallel region over the training points (each serving every round it
+    // is in, so one round still uses every thread):
     //   delta (laid out like rows): distance of each point to its min(k, n_r - 1)-th nearest other
     //     point of the round (the SSDO bandwidth's knn_radii);
     //   cover (count x m), when m > 0: cover_ranks of the m training anomalies (indices
