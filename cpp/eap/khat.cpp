@@ -6,7 +6,13 @@
 #include <vector>
 
 #include "eap/distances.hpp"
+#include "eap/isa.hpp"
 #include "eap/parallel.hpp"
+#include "eap/simd.hpp"
+
+#if defined(EAP_X86_DISPATCH)
+#include <immintrin.h>
+#endif
 
 namespace eap {
 
@@ -20,6 +26,54 @@ void CoverBuckets<T>::sort(const T* to_anomaly, std::size_t m) {
               [&](std::size_t a, std::size_t b) { return to_anomaly[a] < to_anomaly[b]; });
     sorted_.assign(size, std::numeric_limits<T>::infinity());
     for (std::size_t u = 0; u < m; ++u) sorted_[u] = to_anomaly[by_distance_[u]];
+}
+
+namespace {
+
+constexpr std::size_t kLinearMaxAnomalies = 64;
+
+#if defined(EAP_X86_DISPATCH)
+// Few anomalies: count the sorted distances below each lane's value, one broadcast per anomaly
+// (a branch-free search would wait on a gather per step).
+EAP_TARGET_AVX512 std::size_t buckets_avx512(const double* sorted, std::size_t m, const double* v,
+                                             std::size_t n, std::uint32_t* out) {
+    std::size_t j = 0;
+    const __m512i one = _mm512_set1_epi64(1);
+    for (; j + 8 <= n; j += 8) {
+        const __m512d x = _mm512_loadu_pd(v + j);
+        __m512i t = _mm512_setzero_si512();
+        for (std::size_t u = 0; u < m; ++u)
+            t = _mm512_mask_add_epi64(t, _mm512_cmp_pd_mask(_mm512_set1_pd(sorted[u]), x, _CMP_LT_OQ), t, one);
+        _mm256_storeu_si256(reinterpret_cast<__m256i*>(out + j), _mm512_cvtepi64_epi32(t));
+    }
+    return j;
+}
+
+EAP_TARGET_AVX512 std::size_t buckets_avx512(const float* sorted, std::size_t m, const float* v,
+                                             std::size_t n, std::uint32_t* out) {
+    std::size_t j = 0;
+    const __m512i one = _mm512_set1_epi32(1);
+    for (; j + 16 <= n; j += 16) {
+        const __m512 x = _mm512_loadu_ps(v + j);
+        __m512i t = _mm512_setzero_si512();
+        for (std::size_t u = 0; u < m; ++u)
+            t = _mm512_mask_add_epi32(t, _mm512_cmp_ps_mask(_mm512_set1_ps(sorted[u]), x, _CMP_LT_OQ), t, one);
+        _mm512_storeu_si512(out + j, t);
+    }
+    return j;
+}
+#endif
+
+}  // namespace
+
+template <class T>
+void CoverBuckets<T>::buckets(const T* v, std::size_t n, std::uint32_t* out) const {
+    std::size_t j = 0;
+#if defined(EAP_X86_DISPATCH)
+    if (by_distance_.size() <= kLinearMaxAnomalies && active_isa() == Isa::avx512)
+        j = buckets_avx512(sorted_.data(), by_distance_.size(), v, n, out);
+#endif
+    for (; j < n; ++j) out[j] = bucket(v[j]);
 }
 
 template <class T>
@@ -40,7 +94,9 @@ void cover_from_row(std::size_t i, const T* row, std::size_t n, const T* to_anom
                     std::int64_t* best) {
     s.buckets.sort(to_anomaly, m);
     s.counts.assign(s.buckets.n_buckets(), 0);
-    for (std::size_t j = 0; j < n; ++j) s.counts[s.buckets.bucket(row[j])] += j != i;
+    s.bucket_of.resize(n);
+    s.buckets.buckets(row, n, s.bucket_of.data());
+    for (std::size_t j = 0; j < n; ++j) s.counts[s.bucket_of[j]] += j != i;
     s.buckets.update_best(s.counts.data(), n, i, anomaly_index, best);
 }
 

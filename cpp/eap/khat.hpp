@@ -32,6 +32,9 @@ public:
         return static_cast<std::uint32_t>(t);
     }
 
+    // out[j] = bucket(v[j]) for j < n; AVX-512 runs 8 (double) or 16 (float) searches at once.
+    void buckets(const T* v, std::size_t n, std::uint32_t* out) const;
+
     // counts[u]: the other centres in bucket u (u <= m), n centres in all, c_i being centre i:
     // best[a] = min(best[a], c_i(a) + 1) for each anomaly a whose ball that is.
     void update_best(const std::int64_t* counts, std::size_t n, std::size_t i,
@@ -47,6 +50,7 @@ private:
 template <class T>
 struct CoverScratch {
     CoverBuckets<T> buckets;
+    std::vector<std::uint32_t> bucket_of;
     std::vector<std::int64_t> counts;
 };
 

@@ -161,7 +161,7 @@ void PairwiseDistances<T>::neighbours(const Rounds& rounds, const std::uint8_t* 
                     for (std::size_t a = 0; a < m; ++a)
                         s.to_anomaly[a] = dt[static_cast<std::size_t>(anomalies[a])];
                     s.buckets.sort(s.to_anomaly.data(), m);
-                    for (std::size_t j = 0; j < n_; ++j) s.bucket_of[j] = s.buckets.bucket(dt[j]);
+                    s.buckets.buckets(dt, n_, s.bucket_of.data());
                     sorted = true;
                 }
                 const auto& centres = members.centres[r];
