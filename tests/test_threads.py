@@ -256,8 +256,8 @@ def test_gil_released_rarity_scores() -> None:
 
 
 def test_gil_released_estimate_k() -> None:
-    C = C_BIG[:1500]
-    A = RNG.normal(scale=2.0, size=(150, 16))
+    C = C_BIG
+    A = RNG.normal(scale=2.0, size=(300, 16))
     assert_gil_released(lambda: estimate_k(C, A, n_jobs=1), "estimate_k")
 
 

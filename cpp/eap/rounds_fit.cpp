@@ -84,17 +84,22 @@ struct MatrixAt {
 template <class T>
 PairwiseDistances<T>::PairwiseDistances(const T* X, std::size_t n, std::size_t d, int n_threads)
     : n_(n), d2_(n * n) {
+    // A block of rows computes its columns from its first row on and mirrors those beyond its
+    // last row: sq_dist(a, b) and sq_dist(b, a) are the same bits (the same squares, summed in
+    // the same order), and every entry has one writer.
     constexpr std::size_t W = PackedPoints<T>::W, kRows = 48;
     const PackedPoints<T> packed(X, n, d);
     parallel_for_rows(
         n, kRows, n_threads, [] { return std::vector<T>(kRows * W); },
         [&](std::vector<T>& tile, std::size_t i0, std::size_t i1) {
-            for (std::size_t p = 0; p < packed.n_panels(); ++p) {
+            for (std::size_t p = i0 / W; p < packed.n_panels(); ++p) {
                 panel_sq_dists(X + i0 * d, i1 - i0, d, packed.panel(p), d, tile.data());
-                const std::size_t width = std::min(W, n - p * W);
-                for (std::size_t i = i0; i < i1; ++i)
-                    std::copy(tile.data() + (i - i0) * W, tile.data() + (i - i0) * W + width,
-                              d2_.data() + i * n + p * W);
+                const std::size_t j0 = std::max(i0, p * W), j1 = std::min(n, (p + 1) * W);
+                for (std::size_t i = i0; i < i1; ++i) {
+                    const T* t = tile.data() + (i - i0) * W;  // column j at t[j - p W]
+                    std::copy(t + (j0 - p * W), t + (j1 - p * W), d2_.data() + i * n + j0);
+                    for (std::size_t j = std::max(j0, i1); j < j1; ++j) d2_[j * n + i] = t[j - p * W];
+                }
             }
         });
 }
