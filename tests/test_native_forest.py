@@ -339,3 +339,8 @@ def test_walks_of_sklearn_trees_equal_its_score_samples():
 def test_malformed_forests_are_refused(change, message):
     with pytest.raises(ValueError, match=message):
         paths({**UNBALANCED, **change}, 2)
+
+
+def test_a_forest_wider_than_int32_is_refused():
+    with pytest.raises(ValueError, match="too many"):
+        paths(UNBALANCED, 2**31)

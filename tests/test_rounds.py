@@ -187,3 +187,8 @@ def test_core_rejects_bad_rounds() -> None:
     with pytest.raises(ValueError, match="k must be"):
         pairwise.balls_and_kernels(np.array([0, 3]), np.array([1, 2, 5]), np.ones(3, np.uint8),
                                    np.array([3]), flags, np.ones(1), 1e-9, 1)
+    for bad in (np.nan, np.inf):
+        X_bad = X.copy()
+        X_bad[4, 1] = bad
+        with pytest.raises(ValueError, match="finite"):
+            _core.PairwiseDistancesF64(X_bad, 1)

@@ -19,8 +19,8 @@ IsolationForestPaths::IsolationForestPaths(std::vector<std::int64_t> root,
     const std::size_t n = left.size();
     if (right.size() != n || feature.size() != n || threshold.size() != n || leaf_value_.size() != n)
         throw std::invalid_argument("forest node arrays must have the same length");
-    if (n >= static_cast<std::size_t>(std::numeric_limits<std::int32_t>::max()))
-        throw std::invalid_argument("forest has too many nodes");
+    constexpr auto kMax = static_cast<std::size_t>(std::numeric_limits<std::int32_t>::max());
+    if (n >= kMax || n_features_ >= kMax) throw std::invalid_argument("forest has too many nodes or features");
     // A walk must end: children point strictly forward (scikit-learn stores trees depth-first).
     nodes_.resize(n);
     for (std::size_t i = 0; i < n; ++i) {
@@ -76,7 +76,12 @@ void IsolationForestPaths::depths(const float* Z, std::size_t l, int n_threads, 
             }
         }
     };
-    parallel_for_rows(l, 256, n_threads, [] { return 0; }, rows);
+    // Up to 256 rows per item, but at least 4 items per thread where l allows: a bagged fit
+    // walks a few hundred rows per round, which 256-row items would leave to one or two threads.
+    const std::size_t threads = static_cast<std::size_t>(resolve_threads(n_threads));
+    const std::size_t per_item = std::clamp<std::size_t>((l / (4 * threads) + kGroup - 1) / kGroup * kGroup,
+                                                         4 * kGroup, 256);
+    parallel_for_rows(l, per_item, n_threads, [] { return 0; }, rows);
 }
 
 }  // namespace eap

@@ -84,6 +84,9 @@ struct MatrixAt {
 template <class T>
 PairwiseDistances<T>::PairwiseDistances(const T* X, std::size_t n, std::size_t d, int n_threads)
     : n_(n), d2_(n * n) {
+    // (Selections assume no NaN among the distances; finite X makes none, overflow gives +inf.)
+    if (!std::all_of(X, X + n * d, [](T v) { return std::isfinite(v); }))
+        throw std::invalid_argument("X must be finite");
     // A block of rows computes its columns from its first row on and mirrors those beyond its
     // last row: sq_dist(a, b) and sq_dist(b, a) are the same bits (the same squares, summed in
     // the same order), and every entry has one writer.
