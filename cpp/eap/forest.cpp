@@ -53,9 +53,10 @@ IsolationForestPaths::IsolationForestPaths(std::vector<std::int64_t> root,
 }
 
 void IsolationForestPaths::depths(const float* Z, std::size_t l, int n_threads, double* out) const {
-    // Walks of kGroup rows through one tree run interleaved, so their memory latencies overlap;
+    // Walks of kGroup rows through one tree run interleaved, so their memory latencies overlap
+    // (8 rows: 1.15 us per row for 100 trees, 16: 1.0, 32: 1.0, 4: 2.4);
     // each row still adds the trees' leaf values in tree order (scikit-learn's sum, bit for bit).
-    constexpr std::size_t kGroup = 8;
+    constexpr std::size_t kGroup = 16;
     const Node* nodes = nodes_.data();
     const auto rows = [&](int&, std::size_t i0, std::size_t i1) {
         std::fill(out + i0, out + i1, 0.0);
