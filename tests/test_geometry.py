@@ -376,15 +376,20 @@ def test_estimate_k_ties_on_integer_grid(dtype):
 @pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("m", [1, 15, 16, 63, 64, 65, 130])
 def test_cover_ranks_for_every_anomaly_count(dtype, m):
-    """Each way of searching the anomalies' distances (lanes for few, a branch-free search for
-    many) on tied grid data, some anomalies being centres."""
+    """Each way of searching the anomalies' distances (lanes of every instruction set for few,
+    a branch-free search for many) on tied grid data, some anomalies being centres."""
     rng = np.random.default_rng(m)
     grid = rng.integers(-4, 5, size=(90 + m, 3)).astype(dtype)
     C, A = grid, grid[90:]
     index = np.arange(90, 90 + m, dtype=np.int64)
-    assert_array_equal(_core.cover_ranks(C, A, index, 2), ref_cover(C, A, index))
-    assert_array_equal(_core.cover_ranks(C[:90], A, ref_match_rows(C[:90], A), 1),
-                       ref_cover(C[:90], A, ref_match_rows(C[:90], A)))
+    try:
+        for isa in _core._supported_isas():
+            _core._set_isa(isa)
+            assert_array_equal(_core.cover_ranks(C, A, index, 2), ref_cover(C, A, index), err_msg=isa)
+            assert_array_equal(_core.cover_ranks(C[:90], A, ref_match_rows(C[:90], A), 1),
+                               ref_cover(C[:90], A, ref_match_rows(C[:90], A)), err_msg=isa)
+    finally:
+        _core._set_isa("auto")
 
 
 @pytest.mark.parametrize("dtype", DTYPES)

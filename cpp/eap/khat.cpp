@@ -10,9 +10,6 @@
 #include "eap/parallel.hpp"
 #include "eap/simd.hpp"
 
-#if defined(EAP_X86_DISPATCH)
-#include <immintrin.h>
-#endif
 
 namespace eap {
 
@@ -32,35 +29,44 @@ namespace {
 
 constexpr std::size_t kLinearMaxAnomalies = 64;
 
-#if defined(EAP_X86_DISPATCH)
+#if defined(EAP_VECTOR_EXTENSIONS)
 // Few anomalies: count the sorted distances below each lane's value, one broadcast per anomaly
-// (a branch-free search would wait on a gather per step).
-EAP_TARGET_AVX512 std::size_t buckets_avx512(const double* sorted, std::size_t m, const double* v,
+// (a branch-free search would wait on a dependent load per step); two vectors at a time, so
+// the counts' additions do not wait on each other. A true comparison is -1 in every lane.
+template <int B, class T>
+EAP_ALWAYS_INLINE std::size_t buckets_linear(const T* sorted, std::size_t m, const T* v,
                                              std::size_t n, std::uint32_t* out) {
+    using S = Simd<T, B>;
+    using V = typename S::V;
+    using I = typename S::I;
+    constexpr std::size_t L = S::L;
     std::size_t j = 0;
-    const __m512i one = _mm512_set1_epi64(1);
-    for (; j + 8 <= n; j += 8) {
-        const __m512d x = _mm512_loadu_pd(v + j);
-        __m512i t = _mm512_setzero_si512();
-        for (std::size_t u = 0; u < m; ++u)
-            t = _mm512_mask_add_epi64(t, _mm512_cmp_pd_mask(_mm512_set1_pd(sorted[u]), x, _CMP_LT_OQ), t, one);
-        _mm256_storeu_si256(reinterpret_cast<__m256i*>(out + j), _mm512_cvtepi64_epi32(t));
+    for (; j + 2 * L <= n; j += 2 * L) {
+        const V x0 = load<V>(v + j), x1 = load<V>(v + j + L);
+        I t0{}, t1{};
+        for (std::size_t u = 0; u < m; ++u) {
+            const V s = splat<V>(sorted[u]);
+            t0 += s < x0;
+            t1 += s < x1;
+        }
+        for (std::size_t l = 0; l < L; ++l) {
+            out[j + l] = static_cast<std::uint32_t>(-t0[l]);
+            out[j + L + l] = static_cast<std::uint32_t>(-t1[l]);
+        }
     }
     return j;
 }
 
-EAP_TARGET_AVX512 std::size_t buckets_avx512(const float* sorted, std::size_t m, const float* v,
+template <class T>
+EAP_TARGET_AVX2 std::size_t buckets_avx2(const T* sorted, std::size_t m, const T* v,
+                                         std::size_t n, std::uint32_t* out) {
+    return buckets_linear<32>(sorted, m, v, n, out);
+}
+
+template <class T>
+EAP_TARGET_AVX512 std::size_t buckets_avx512(const T* sorted, std::size_t m, const T* v,
                                              std::size_t n, std::uint32_t* out) {
-    std::size_t j = 0;
-    const __m512i one = _mm512_set1_epi32(1);
-    for (; j + 16 <= n; j += 16) {
-        const __m512 x = _mm512_loadu_ps(v + j);
-        __m512i t = _mm512_setzero_si512();
-        for (std::size_t u = 0; u < m; ++u)
-            t = _mm512_mask_add_epi32(t, _mm512_cmp_ps_mask(_mm512_set1_ps(sorted[u]), x, _CMP_LT_OQ), t, one);
-        _mm512_storeu_si512(out + j, t);
-    }
-    return j;
+    return buckets_linear<64>(sorted, m, v, n, out);
 }
 #endif
 
@@ -69,9 +75,10 @@ EAP_TARGET_AVX512 std::size_t buckets_avx512(const float* sorted, std::size_t m,
 template <class T>
 void CoverBuckets<T>::buckets(const T* v, std::size_t n, std::uint32_t* out) const {
     std::size_t j = 0;
-#if defined(EAP_X86_DISPATCH)
-    if (by_distance_.size() <= kLinearMaxAnomalies && active_isa() == Isa::avx512)
-        j = buckets_avx512(sorted_.data(), by_distance_.size(), v, n, out);
+#if defined(EAP_VECTOR_EXTENSIONS)
+    if (by_distance_.size() <= kLinearMaxAnomalies && active_isa() != Isa::baseline)
+        j = (active_isa() == Isa::avx512 ? buckets_avx512<T> : buckets_avx2<T>)(
+            sorted_.data(), by_distance_.size(), v, n, out);
 #endif
     for (; j < n; ++j) out[j] = bucket(v[j]);
 }

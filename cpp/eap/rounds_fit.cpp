@@ -35,13 +35,27 @@ T kth_except(At at, std::size_t len, std::size_t skip, std::size_t k, std::vecto
     constexpr std::size_t kInsertMaxK = 32;  // small k (SSDO's bandwidth): one pass, no copy
     if (k <= kInsertMaxK) {
         buf.assign(k, std::numeric_limits<T>::infinity());
-        for (std::size_t j = 0; j < len; ++j) {
-            const T v = at(j);
-            if (j == skip || !(v < buf[k - 1])) continue;
+        const auto insert = [&](std::size_t j, T v) {
+            if (j == skip || !(v < buf[k - 1])) return;
             std::size_t u = k - 1;
             for (; u > 0 && buf[u - 1] > v; --u) buf[u] = buf[u - 1];
             buf[u] = v;
+        };
+        // Once the k smallest settle, few values beat the k-th: screen blocks without a
+        // branch per value, inserting only from blocks that hold one.
+        constexpr std::size_t kBlock = 16;
+        std::size_t j = 0;
+        for (; j + kBlock <= len; j += kBlock) {
+            T v[kBlock];
+            bool below = false;
+            for (std::size_t t = 0; t < kBlock; ++t) {
+                v[t] = at(j + t);
+                below |= v[t] < buf[k - 1];
+            }
+            if (below)
+                for (std::size_t t = 0; t < kBlock; ++t) insert(j + t, v[t]);
         }
+        for (; j < len; ++j) insert(j, at(j));
         return buf[k - 1];
     }
     buf.resize(len + 16);  // kth_smallest's room
@@ -49,6 +63,21 @@ T kth_except(At at, std::size_t len, std::size_t skip, std::size_t k, std::vecto
     for (std::size_t j = 0; j < len; ++j) buf[j] = at(j);
     buf[skip] = buf[len - 1];  // the order does not matter to a selection
     return kth_smallest(buf.data(), len - 1, k - 1, tmp.data());
+}
+
+// counts[u] = #{j in points : bucket[j] == u}, u < n_buckets. Most points share a few buckets,
+// so four interleaved histograms keep an increment from waiting on the one before.
+inline void bucket_counts(const std::uint32_t* bucket, const std::vector<std::uint32_t>& points,
+                          std::size_t n_buckets, std::vector<std::int64_t>& counts) {
+    counts.assign(4 * n_buckets, 0);
+    std::int64_t* h = counts.data();
+    std::size_t q = 0;
+    for (; q + 4 <= points.size(); q += 4)
+        for (std::size_t t = 0; t < 4; ++t) ++h[t * n_buckets + bucket[points[q + t]]];
+    for (; q < points.size(); ++q) ++h[bucket[points[q]]];
+    for (std::size_t u = 0; u < n_buckets; ++u)
+        h[u] += h[n_buckets + u] + h[2 * n_buckets + u] + h[3 * n_buckets + u];
+    counts.resize(n_buckets);
 }
 
 // Each round's points, its centres, and each point's index among the centres (-1: none).
@@ -173,8 +202,7 @@ void PairwiseDistances<T>::neighbours(const Rounds& rounds, const std::uint8_t* 
                     sorted = true;
                 }
                 const auto& centres = members.centres[r];
-                s.counts.assign(s.buckets.n_buckets(), 0);
-                for (const std::uint32_t j : centres) ++s.counts[s.bucket_of[j]];
+                bucket_counts(s.bucket_of.data(), centres, s.buckets.n_buckets(), s.counts);
                 --s.counts[s.bucket_of[p]];  // the centre itself
                 s.buckets.update_best(s.counts.data(), centres.size(), static_cast<std::size_t>(c),
                                       anomaly_index.data() + r * m, s.best.data() + r * m);

@@ -2,6 +2,8 @@
 
 #include <algorithm>
 
+#include "eap/isa.hpp"
+
 #if defined(__GNUC__) && defined(__x86_64__) && !defined(EAP_NO_DISPATCH)
 #define EAP_ROW_PASS_DISPATCH 1
 #include <immintrin.h>
@@ -74,15 +76,7 @@ EAP_AVX512 std::size_t gather_avx512(const double* x, std::size_t len, double lo
     return below + gather_plain(x, q, len, lo, hi, vals, pos, m);
 }
 
-// Quickselect passes: count the values below and equal to a median-of-3 pivot, then compress
-// the side holding rank r into the other buffer; stops at 64 values or on a pivot hit.
-// Returns true on a hit (*src[r] holds the answer then), else leaves *src, *m and *r reduced.
-template <class T>
-T median3(T a, T b, T c) {
-    return std::max(std::min(a, b), std::min(std::max(a, b), c));
-}
-
-// The AVX-512 operations narrow_avx512 needs, per element type.
+// The AVX-512 operations narrow needs, per element type.
 template <class T>
 struct Lanes512;
 
@@ -114,49 +108,43 @@ struct Lanes512<double> {
     }
 };
 
+// A quickselect pass's two halves with AVX-512 masks and compress.
 template <class T>
-EAP_AVX512 bool narrow_avx512(T** src, T** other, std::size_t* m, std::size_t* r) {
+struct Select512 {
     using L = Lanes512<T>;
-    while (*m > 64) {
-        T* x = *src;
-        const std::size_t len = *m;
-        const T p = median3(x[0], x[len / 2], x[len - 1]);
+    EAP_AVX512 static void count(const T* x, std::size_t len, T p, std::size_t* less,
+                                 std::size_t* equal) {
         const typename L::V vp = L::set1(p);
-        std::size_t less = 0, equal = 0, q = 0;
+        std::size_t q = 0;
         for (; q + L::N <= len; q += L::N) {
             const typename L::V v = L::load(x + q);
-            less += static_cast<std::size_t>(__builtin_popcount(L::template cmp<_CMP_LT_OQ>(v, vp)));
-            equal += static_cast<std::size_t>(__builtin_popcount(L::template cmp<_CMP_EQ_OQ>(v, vp)));
+            *less += static_cast<std::size_t>(__builtin_popcount(L::template cmp<_CMP_LT_OQ>(v, vp)));
+            *equal += static_cast<std::size_t>(__builtin_popcount(L::template cmp<_CMP_EQ_OQ>(v, vp)));
         }
         for (; q < len; ++q) {
-            less += x[q] < p;
-            equal += x[q] == p;
+            *less += x[q] < p;
+            *equal += x[q] == p;
         }
-        if (*r >= less && *r < less + equal) {
-            x[*r] = p;
-            return true;
-        }
-        const bool low = *r < less;
-        T* out = *other;
-        std::size_t c = 0;
-        for (q = 0; q + L::N <= len; q += L::N) {
+    }
+    // The values below p (low) or above it, in order, to out; returns how many.
+    template <bool Low>
+    EAP_AVX512 static std::size_t compress(const T* x, std::size_t len, T p, T* out) {
+        const typename L::V vp = L::set1(p);
+        std::size_t c = 0, q = 0;
+        for (; q + L::N <= len; q += L::N) {
             const typename L::V v = L::load(x + q);
-            const typename L::Mask keep = low ? L::template cmp<_CMP_LT_OQ>(v, vp)
+            const typename L::Mask keep = Low ? L::template cmp<_CMP_LT_OQ>(v, vp)
                                               : L::template cmp<_CMP_GT_OQ>(v, vp);
             L::store_compressed(out + c, keep, v);
             c += static_cast<std::size_t>(__builtin_popcount(keep));
         }
         for (; q < len; ++q) {
             out[c] = x[q];
-            c += low ? x[q] < p : x[q] > p;
+            c += Low ? x[q] < p : x[q] > p;
         }
-        if (!low) *r -= less + equal;
-        *m = c;
-        *other = x;
-        *src = out;
+        return c;
     }
-    return false;
-}
+};
 
 bool has_avx512() {
     static const bool yes = [] {
@@ -168,11 +156,68 @@ bool has_avx512() {
 }
 #endif
 
+// The same halves as plain branch-free loops (every value is stored, the count decides
+// whether the next store overwrites it).
+template <class T>
+struct SelectPlain {
+    static void count(const T* x, std::size_t len, T p, std::size_t* less, std::size_t* equal) {
+        std::size_t lt = 0, eq = 0;
+        for (std::size_t q = 0; q < len; ++q) {
+            lt += x[q] < p;
+            eq += x[q] == p;
+        }
+        *less += lt;
+        *equal += eq;
+    }
+    template <bool Low>
+    static std::size_t compress(const T* x, std::size_t len, T p, T* out) {
+        std::size_t c = 0;
+        for (std::size_t q = 0; q < len; ++q) {
+            out[c] = x[q];
+            c += Low ? x[q] < p : x[q] > p;
+        }
+        return c;
+    }
+};
+
+// Quickselect passes: count the values below and equal to a median-of-3 pivot, then compress
+// the side holding rank r into the other buffer; stops at 64 values or on a pivot hit.
+// Returns true on a hit (*src[r] holds the answer then), else leaves *src, *m and *r reduced.
+// Neither pass branches per element, where std::nth_element mispredicts about every other one.
+template <class T>
+T median3(T a, T b, T c) {
+    return std::max(std::min(a, b), std::min(std::max(a, b), c));
+}
+
+template <class S, class T>
+bool narrow(T** src, T** other, std::size_t* m, std::size_t* r) {
+    while (*m > 64) {
+        T* x = *src;
+        const std::size_t len = *m;
+        const T p = median3(x[0], x[len / 2], x[len - 1]);
+        std::size_t less = 0, equal = 0;
+        S::count(x, len, p, &less, &equal);
+        if (*r >= less && *r < less + equal) {
+            x[*r] = p;
+            return true;
+        }
+        const bool low = *r < less;
+        T* out = *other;
+        *m = low ? S::template compress<true>(x, len, p, out)
+                 : S::template compress<false>(x, len, p, out);
+        if (!low) *r -= less + equal;
+        *other = x;
+        *src = out;
+    }
+    return false;
+}
+
+
 template <class T>
 std::size_t gather(const T* x, std::size_t len, T lo, T hi, T* vals, std::uint32_t* pos,
                    std::size_t* m) {
 #if defined(EAP_ROW_PASS_DISPATCH)
-    if (has_avx512()) return gather_avx512(x, len, lo, hi, vals, pos, m);
+    if (active_isa() == Isa::avx512 && has_avx512()) return gather_avx512(x, len, lo, hi, vals, pos, m);
 #endif
     *m = 0;
     return gather_plain(x, 0, len, lo, hi, vals, pos, m);
@@ -181,9 +226,13 @@ std::size_t gather(const T* x, std::size_t len, T lo, T hi, T* vals, std::uint32
 template <class T>
 T kth(T* x, std::size_t m, std::size_t r, T* tmp) {
 #if defined(EAP_ROW_PASS_DISPATCH)
-    if (has_avx512() && narrow_avx512(&x, &tmp, &m, &r)) return x[r];
+    if (active_isa() == Isa::avx512 && has_avx512()) {
+        if (narrow<Select512<T>>(&x, &tmp, &m, &r)) return x[r];
+    } else if (narrow<SelectPlain<T>>(&x, &tmp, &m, &r)) {
+        return x[r];
+    }
 #else
-    (void)tmp;
+    if (narrow<SelectPlain<T>>(&x, &tmp, &m, &r)) return x[r];
 #endif
     std::nth_element(x, x + r, x + m);
     return x[r];
