@@ -245,7 +245,7 @@ def lava(X_train: Any, y_train: Any, X_aux: Any, random_state: Any = None, n_job
     with z) and the target is the training set; the value is ``-(f_z - sum_{i != z} f_i / n)``
     from the source potential f. Labels index W as 0/1 (the authors' -1 wraps around). One
     solve on the training set plus a c-transform per candidate was tried and rejected: its
-    Spearman correlation with this was 0.34-0.52 on small data (docs/valuation.md).
+    Spearman correlation with this was 0.19-0.52 on small data (docs/valuation.md).
 
     Parameters
     ----------
