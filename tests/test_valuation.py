@@ -162,8 +162,10 @@ def test_sinkhorn_warns_when_it_stops_before_converging() -> None:
     A, B = rng.normal(size=(30, 4)), rng.normal(size=(20, 4)) + 1
     a, b = rng.dirichlet(np.ones(30)), rng.dirichlet(np.ones(20))
     cost = cdist(A, B, "sqeuclidean") / 2
-    with pytest.warns(ConvergenceWarning, match="Sinkhorn stopped after 2 sweeps"):
-        sinkhorn(cost, a, b, 0.01, max_sweeps=2)
+    for max_sweeps in (1, 2, 15):  # stopped at the cap, the columns are still exact
+        with pytest.warns(ConvergenceWarning, match=f"Sinkhorn stopped after {max_sweeps} sweeps"):
+            f, g = sinkhorn(cost, a, b, 0.001, max_sweeps=max_sweeps)
+        np.testing.assert_allclose(plan(cost, a, b, f, g, 0.001).sum(axis=0), b, rtol=1e-10)
     with pytest.warns(ConvergenceWarning, match="Sinkhorn stopped after 1 sweeps"):
         symmetric_potential(cdist(A, A, "sqeuclidean") / 2, a, 0.01, max_sweeps=1)
     with warnings.catch_warnings():

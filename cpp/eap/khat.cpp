@@ -10,7 +10,6 @@
 #include "eap/parallel.hpp"
 #include "eap/simd.hpp"
 
-
 namespace eap {
 
 template <class T>

@@ -154,6 +154,10 @@ bool has_avx512() {
     }();
     return yes;
 }
+
+// The AVX-512 passes when that is the active instruction set (forcing a narrower one reaches
+// the plain passes) and the CPU has the subsets they use.
+bool use_avx512() { return active_isa() == Isa::avx512 && has_avx512(); }
 #endif
 
 // The same halves as plain branch-free loops (every value is stored, the count decides
@@ -212,12 +216,11 @@ bool narrow(T** src, T** other, std::size_t* m, std::size_t* r) {
     return false;
 }
 
-
 template <class T>
 std::size_t gather(const T* x, std::size_t len, T lo, T hi, T* vals, std::uint32_t* pos,
                    std::size_t* m) {
 #if defined(EAP_ROW_PASS_DISPATCH)
-    if (active_isa() == Isa::avx512 && has_avx512()) return gather_avx512(x, len, lo, hi, vals, pos, m);
+    if (use_avx512()) return gather_avx512(x, len, lo, hi, vals, pos, m);
 #endif
     *m = 0;
     return gather_plain(x, 0, len, lo, hi, vals, pos, m);
@@ -226,7 +229,7 @@ std::size_t gather(const T* x, std::size_t len, T lo, T hi, T* vals, std::uint32
 template <class T>
 T kth(T* x, std::size_t m, std::size_t r, T* tmp) {
 #if defined(EAP_ROW_PASS_DISPATCH)
-    if (active_isa() == Isa::avx512 && has_avx512()) {
+    if (use_avx512()) {
         if (narrow<Select512<T>>(&x, &tmp, &m, &r)) return x[r];
     } else if (narrow<SelectPlain<T>>(&x, &tmp, &m, &r)) {
         return x[r];

@@ -60,7 +60,10 @@ def sinkhorn(cost: np.ndarray, a: np.ndarray, b: np.ndarray, eps: float, tol: fl
     f = c_transform(cost, g, log_b, eps)
     best = np.inf
     for sweep in range(max_sweeps):
-        g_f = c_transform(cost.T, f, log_a, eps)  # (f, g_f): columns exact
+        if sweep:
+            g = g + relax * (g_f - g)
+            f = f + relax * (c_transform(cost, g, log_b, eps) - f)
+        g_f = c_transform(cost.T, f, log_a, eps)  # (f, g_f): columns exact, also at the cap
         if sweep % CHECK_EVERY == 0 or sweep == max_sweeps - 1:
             # the rows of the plan of (f, g_f) sum to a * exp((f - c(g_f)) / eps)
             error = float(np.abs(a * np.expm1((f - c_transform(cost, g_f, log_b, eps)) / eps)).sum())
@@ -69,8 +72,6 @@ def sinkhorn(cost: np.ndarray, a: np.ndarray, b: np.ndarray, eps: float, tol: fl
             if error > 2 * best:
                 relax = 1 + (relax - 1) / 2
             best = min(best, error)
-        g = g + relax * (g_f - g)
-        f = f + relax * (c_transform(cost, g, log_b, eps) - f)
     _not_converged(max_sweeps, error, tol)
     return f, g_f
 
