@@ -59,11 +59,12 @@ def sinkhorn(cost: np.ndarray, a: np.ndarray, b: np.ndarray, eps: float, tol: fl
             g = c_transform(cost.T, f, log_a, stage)
     f = c_transform(cost, g, log_b, eps)
     best = np.inf
+    g_f = c_transform(cost.T, f, log_a, eps)  # (f, g_f): columns exact, also at the cap
     for sweep in range(max_sweeps):
         if sweep:
             g = g + relax * (g_f - g)
             f = f + relax * (c_transform(cost, g, log_b, eps) - f)
-        g_f = c_transform(cost.T, f, log_a, eps)  # (f, g_f): columns exact, also at the cap
+            g_f = c_transform(cost.T, f, log_a, eps)
         if sweep % CHECK_EVERY == 0 or sweep == max_sweeps - 1:
             # the rows of the plan of (f, g_f) sum to a * exp((f - c(g_f)) / eps)
             error = float(np.abs(a * np.expm1((f - c_transform(cost, g_f, log_b, eps)) / eps)).sum())
