@@ -29,122 +29,153 @@ std::size_t gather_plain(const T* x, std::size_t q, std::size_t len, T lo, T hi,
 }
 
 #if defined(EAP_ROW_PASS_DISPATCH)
-#define EAP_AVX512 __attribute__((target("avx512f,avx512vl,avx512dq,avx512bw,popcnt")))
-
-// Compress into registers, then store whole vectors: compress straight to memory is slow on
-// some cores. Positions fit 32 bits (rows have fewer than 2^32 centres).
-EAP_AVX512 std::size_t gather_avx512(const float* x, std::size_t len, float lo, float hi,
-                                     float* vals, std::uint32_t* pos, std::size_t* m) {
-    const __m512 vlo = _mm512_set1_ps(lo), vhi = _mm512_set1_ps(hi);
-    __m512i idx = _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
-    const __m512i step = _mm512_set1_epi32(16);
-    std::size_t below = 0, c = 0, q = 0;
-    for (; q + 16 <= len; q += 16) {
-        const __m512 v = _mm512_loadu_ps(x + q);
-        const __mmask16 lt = _mm512_cmp_ps_mask(v, vlo, _CMP_LT_OQ);
-        const __mmask16 in = _mm512_mask_cmp_ps_mask(_mm512_cmp_ps_mask(v, vlo, _CMP_GE_OQ), v,
-                                                     vhi, _CMP_LE_OQ);
-        _mm512_storeu_ps(vals + c, _mm512_maskz_compress_ps(in, v));
-        _mm512_storeu_si512(pos + c, _mm512_maskz_compress_epi32(in, idx));
-        below += static_cast<std::size_t>(__builtin_popcount(lt));
-        c += static_cast<std::size_t>(__builtin_popcount(in));
-        idx = _mm512_add_epi32(idx, step);
+// The kept lanes of each 8-lane mask, in order, one per byte (the rest 0): the indices of an
+// order-keeping compress by permutation, where AVX2 has no compress instruction.
+struct KeptLanes {
+    std::uint64_t of[256];
+};
+constexpr KeptLanes kept_lanes() {
+    KeptLanes t{};
+    for (unsigned mask = 0; mask < 256; ++mask) {
+        unsigned c = 0;
+        for (unsigned lane = 0; lane < 8; ++lane)
+            if (mask >> lane & 1u) t.of[mask] |= std::uint64_t{lane} << (8 * c++);
     }
-    *m = c;
-    return below + gather_plain(x, q, len, lo, hi, vals, pos, m);
+    return t;
 }
-
-EAP_AVX512 std::size_t gather_avx512(const double* x, std::size_t len, double lo, double hi,
-                                     double* vals, std::uint32_t* pos, std::size_t* m) {
-    const __m512d vlo = _mm512_set1_pd(lo), vhi = _mm512_set1_pd(hi);
-    __m256i idx = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
-    const __m256i step = _mm256_set1_epi32(8);
-    std::size_t below = 0, c = 0, q = 0;
-    for (; q + 8 <= len; q += 8) {
-        const __m512d v = _mm512_loadu_pd(x + q);
-        const __mmask8 lt = _mm512_cmp_pd_mask(v, vlo, _CMP_LT_OQ);
-        const __mmask8 in = _mm512_mask_cmp_pd_mask(_mm512_cmp_pd_mask(v, vlo, _CMP_GE_OQ), v,
-                                                    vhi, _CMP_LE_OQ);
-        _mm512_storeu_pd(vals + c, _mm512_maskz_compress_pd(in, v));
-        _mm256_storeu_si256(reinterpret_cast<__m256i*>(pos + c),
-                            _mm256_maskz_compress_epi32(in, idx));
-        below += static_cast<std::size_t>(__builtin_popcount(lt));
-        c += static_cast<std::size_t>(__builtin_popcount(in));
-        idx = _mm256_add_epi32(idx, step);
+// For 4 double lanes: the pairs of 32-bit halves of the kept lanes, in order.
+struct KeptHalves {
+    std::uint64_t of[16];
+};
+constexpr KeptHalves kept_halves() {
+    KeptHalves t{};
+    for (unsigned mask = 0; mask < 16; ++mask) {
+        unsigned c = 0;
+        for (unsigned lane = 0; lane < 4; ++lane)
+            if (mask >> lane & 1u) {
+                t.of[mask] |= std::uint64_t{2 * lane} << (8 * c++);
+                t.of[mask] |= std::uint64_t{2 * lane + 1} << (8 * c++);
+            }
     }
-    *m = c;
-    return below + gather_plain(x, q, len, lo, hi, vals, pos, m);
+    return t;
 }
+constexpr KeptLanes kKeptLanes = kept_lanes();
+constexpr KeptHalves kKeptHalves = kept_halves();
 
-// The AVX-512 operations narrow needs, per element type.
+#pragma GCC push_options
+#pragma GCC target("avx2,popcnt")
+namespace avx2 {
+
+// Masks are movemask bits; the compress permutes the kept lanes to the front and stores the
+// whole vector (the buffers have room past the count).
 template <class T>
-struct Lanes512;
+struct Lanes;
 
 template <>
-struct Lanes512<float> {
+struct Lanes<float> {
+    using V = __m256;
+    using Mask = unsigned;
+    static constexpr std::size_t N = 8;
+    static V set1(float p) { return _mm256_set1_ps(p); }
+    static V load(const float* x) { return _mm256_loadu_ps(x); }
+    template <int Cmp>
+    static Mask cmp(V a, V b) { return static_cast<Mask>(_mm256_movemask_ps(_mm256_cmp_ps(a, b, Cmp))); }
+    static std::size_t count(Mask m) { return static_cast<std::size_t>(__builtin_popcount(m)); }
+    static __m256i kept(Mask m) {
+        return _mm256_cvtepu8_epi32(_mm_cvtsi64_si128(static_cast<long long>(kKeptLanes.of[m])));
+    }
+    static void store_compressed(float* out, Mask keep, V v) {
+        _mm256_storeu_ps(out, _mm256_permutevar8x32_ps(v, kept(keep)));
+    }
+    static void store_positions(std::uint32_t* out, Mask keep, std::uint32_t q) {
+        _mm256_storeu_si256(reinterpret_cast<__m256i*>(out),
+                            _mm256_add_epi32(kept(keep), _mm256_set1_epi32(static_cast<int>(q))));
+    }
+};
+
+template <>
+struct Lanes<double> {
+    using V = __m256d;
+    using Mask = unsigned;
+    static constexpr std::size_t N = 4;
+    static V set1(double p) { return _mm256_set1_pd(p); }
+    static V load(const double* x) { return _mm256_loadu_pd(x); }
+    template <int Cmp>
+    static Mask cmp(V a, V b) { return static_cast<Mask>(_mm256_movemask_pd(_mm256_cmp_pd(a, b, Cmp))); }
+    static std::size_t count(Mask m) { return static_cast<std::size_t>(__builtin_popcount(m)); }
+    static void store_compressed(double* out, Mask keep, V v) {
+        const __m256i halves =
+            _mm256_cvtepu8_epi32(_mm_cvtsi64_si128(static_cast<long long>(kKeptHalves.of[keep])));
+        _mm256_storeu_pd(out, _mm256_castps_pd(_mm256_permutevar8x32_ps(_mm256_castpd_ps(v), halves)));
+    }
+    static void store_positions(std::uint32_t* out, Mask keep, std::uint32_t q) {
+        const __m128i lanes =
+            _mm_cvtepu8_epi32(_mm_cvtsi32_si128(static_cast<int>(kKeptLanes.of[keep])));
+        _mm_storeu_si128(reinterpret_cast<__m128i*>(out),
+                         _mm_add_epi32(lanes, _mm_set1_epi32(static_cast<int>(q))));
+    }
+};
+
+#include "eap/row_pass_kernel.inc"
+
+}  // namespace avx2
+#pragma GCC pop_options
+
+#pragma GCC push_options
+#pragma GCC target("avx512f,avx512vl,avx512dq,avx512bw,avx2,popcnt")
+namespace avx512 {
+
+// Masks are mask registers; compress into a register, then store the whole vector: compress
+// straight to memory is slow on some cores. Positions fit 32 bits (rows have fewer than 2^32
+// centres).
+template <class T>
+struct Lanes;
+
+template <>
+struct Lanes<float> {
     using V = __m512;
     using Mask = __mmask16;
     static constexpr std::size_t N = 16;
-    EAP_AVX512 static V set1(float p) { return _mm512_set1_ps(p); }
-    EAP_AVX512 static V load(const float* x) { return _mm512_loadu_ps(x); }
+    static V set1(float p) { return _mm512_set1_ps(p); }
+    static V load(const float* x) { return _mm512_loadu_ps(x); }
     template <int Cmp>
-    EAP_AVX512 static Mask cmp(V a, V b) { return _mm512_cmp_ps_mask(a, b, Cmp); }
-    EAP_AVX512 static void store_compressed(float* out, Mask keep, V v) {
+    static Mask cmp(V a, V b) { return _mm512_cmp_ps_mask(a, b, Cmp); }
+    static std::size_t count(Mask m) { return static_cast<std::size_t>(__builtin_popcount(m)); }
+    static void store_compressed(float* out, Mask keep, V v) {
         _mm512_storeu_ps(out, _mm512_maskz_compress_ps(keep, v));
+    }
+    static void store_positions(std::uint32_t* out, Mask keep, std::uint32_t q) {
+        const __m512i lanes = _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
+        _mm512_storeu_si512(out, _mm512_maskz_compress_epi32(
+                                     keep, _mm512_add_epi32(lanes, _mm512_set1_epi32(static_cast<int>(q)))));
     }
 };
 
 template <>
-struct Lanes512<double> {
+struct Lanes<double> {
     using V = __m512d;
     using Mask = __mmask8;
     static constexpr std::size_t N = 8;
-    EAP_AVX512 static V set1(double p) { return _mm512_set1_pd(p); }
-    EAP_AVX512 static V load(const double* x) { return _mm512_loadu_pd(x); }
+    static V set1(double p) { return _mm512_set1_pd(p); }
+    static V load(const double* x) { return _mm512_loadu_pd(x); }
     template <int Cmp>
-    EAP_AVX512 static Mask cmp(V a, V b) { return _mm512_cmp_pd_mask(a, b, Cmp); }
-    EAP_AVX512 static void store_compressed(double* out, Mask keep, V v) {
+    static Mask cmp(V a, V b) { return _mm512_cmp_pd_mask(a, b, Cmp); }
+    static std::size_t count(Mask m) { return static_cast<std::size_t>(__builtin_popcount(m)); }
+    static void store_compressed(double* out, Mask keep, V v) {
         _mm512_storeu_pd(out, _mm512_maskz_compress_pd(keep, v));
+    }
+    static void store_positions(std::uint32_t* out, Mask keep, std::uint32_t q) {
+        const __m256i lanes = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
+        _mm256_storeu_si256(reinterpret_cast<__m256i*>(out),
+                            _mm256_maskz_compress_epi32(
+                                keep, _mm256_add_epi32(lanes, _mm256_set1_epi32(static_cast<int>(q)))));
     }
 };
 
-// A quickselect pass's two halves with AVX-512 masks and compress.
-template <class T>
-struct Select512 {
-    using L = Lanes512<T>;
-    EAP_AVX512 static void count(const T* x, std::size_t len, T p, std::size_t* less,
-                                 std::size_t* equal) {
-        const typename L::V vp = L::set1(p);
-        std::size_t q = 0;
-        for (; q + L::N <= len; q += L::N) {
-            const typename L::V v = L::load(x + q);
-            *less += static_cast<std::size_t>(__builtin_popcount(L::template cmp<_CMP_LT_OQ>(v, vp)));
-            *equal += static_cast<std::size_t>(__builtin_popcount(L::template cmp<_CMP_EQ_OQ>(v, vp)));
-        }
-        for (; q < len; ++q) {
-            *less += x[q] < p;
-            *equal += x[q] == p;
-        }
-    }
-    // The values below p (low) or above it, in order, to out; returns how many.
-    template <bool Low>
-    EAP_AVX512 static std::size_t compress(const T* x, std::size_t len, T p, T* out) {
-        const typename L::V vp = L::set1(p);
-        std::size_t c = 0, q = 0;
-        for (; q + L::N <= len; q += L::N) {
-            const typename L::V v = L::load(x + q);
-            const typename L::Mask keep = Low ? L::template cmp<_CMP_LT_OQ>(v, vp)
-                                              : L::template cmp<_CMP_GT_OQ>(v, vp);
-            L::store_compressed(out + c, keep, v);
-            c += static_cast<std::size_t>(__builtin_popcount(keep));
-        }
-        for (; q < len; ++q) {
-            out[c] = x[q];
-            c += Low ? x[q] < p : x[q] > p;
-        }
-        return c;
-    }
-};
+#include "eap/row_pass_kernel.inc"
+
+}  // namespace avx512
+#pragma GCC pop_options
 
 bool has_avx512() {
     static const bool yes = [] {
@@ -155,9 +186,10 @@ bool has_avx512() {
     return yes;
 }
 
-// The AVX-512 passes when that is the active instruction set (forcing a narrower one reaches
-// the plain passes) and the CPU has the subsets they use.
+// The vector passes of the active instruction set (forcing a narrower one reaches the
+// narrower passes); AVX-512 where the CPU also has the subsets its passes use, else AVX2.
 bool use_avx512() { return active_isa() == Isa::avx512 && has_avx512(); }
+bool use_avx2() { return active_isa() != Isa::baseline && !use_avx512(); }
 #endif
 
 // The same halves as plain branch-free loops (every value is stored, the count decides
@@ -220,7 +252,8 @@ template <class T>
 std::size_t gather(const T* x, std::size_t len, T lo, T hi, T* vals, std::uint32_t* pos,
                    std::size_t* m) {
 #if defined(EAP_ROW_PASS_DISPATCH)
-    if (use_avx512()) return gather_avx512(x, len, lo, hi, vals, pos, m);
+    if (use_avx512()) return avx512::gather(x, len, lo, hi, vals, pos, m);
+    if (use_avx2()) return avx2::gather(x, len, lo, hi, vals, pos, m);
 #endif
     *m = 0;
     return gather_plain(x, 0, len, lo, hi, vals, pos, m);
@@ -229,11 +262,10 @@ std::size_t gather(const T* x, std::size_t len, T lo, T hi, T* vals, std::uint32
 template <class T>
 T kth(T* x, std::size_t m, std::size_t r, T* tmp) {
 #if defined(EAP_ROW_PASS_DISPATCH)
-    if (use_avx512()) {
-        if (narrow<Select512<T>>(&x, &tmp, &m, &r)) return x[r];
-    } else if (narrow<SelectPlain<T>>(&x, &tmp, &m, &r)) {
-        return x[r];
-    }
+    const bool hit = use_avx512() ? narrow<avx512::Select<T>>(&x, &tmp, &m, &r)
+                     : use_avx2()   ? narrow<avx2::Select<T>>(&x, &tmp, &m, &r)
+                                    : narrow<SelectPlain<T>>(&x, &tmp, &m, &r);
+    if (hit) return x[r];
 #else
     if (narrow<SelectPlain<T>>(&x, &tmp, &m, &r)) return x[r];
 #endif

@@ -1,6 +1,7 @@
 // Vectorised passes over a row of filter values: a gather of the values in a range and a
-// selection. AVX-512 compresses 16 (8) lanes at a time where the CPU has it (branch-free, where
-// std::nth_element mispredicts a branch per element); plain loops otherwise.
+// selection. Branch-free, where std::nth_element mispredicts a branch per element: AVX-512
+// compresses 16 (8) lanes at a time, AVX2 8 (4) by a table of permutations, plain loops
+// otherwise; all keep the values in order, so each gives the same result.
 #pragma once
 
 #include <cstddef>
