@@ -119,10 +119,8 @@ EAP_ALWAYS_INLINE void add_panel(const PassLanes<T>& v, std::size_t p, std::size
         const V b = load<V>(v.negative.data() + at);
         const V threshold = load<V>(v.threshold.data() + at);
         const I key = load<I>(v.key.data() + at);
-        for (std::size_t r = 0; r < nr; ++r) {
+        const auto add = [&](std::size_t r, V d2, V w) {
             const std::size_t o = (r0 + r) * W + j;
-            const V d2 = load<V>(s.tile.data() + r * W + j);
-            const V w = kernel_weight<B>(d2, v.kernel);
             if constexpr (Feeds != Lanes::kNegative)
                 store(s.part_pos.data() + o,
                       load<V>(s.part_pos.data() + o) + (Feeds == Lanes::kBoth ? w * a : w));
@@ -130,6 +128,24 @@ EAP_ALWAYS_INLINE void add_panel(const PassLanes<T>& v, std::size_t p, std::size
                 store(s.part_neg.data() + o,
                       load<V>(s.part_neg.data() + o) + (Feeds == Lanes::kBoth ? w * b : w));
             store(s.best.data() + o, smallest_ball(d2, threshold, key, load<I>(s.best.data() + o)));
+        };
+        // Three rows at a time: the kernel's exp2 is one long chain of dependent operations, and
+        // side by side three chains keep the vector units busy (same operations, same bits).
+        std::size_t r = 0;
+        for (; r + 3 <= nr; r += 3) {
+            const V d0 = load<V>(s.tile.data() + r * W + j);
+            const V d1 = load<V>(s.tile.data() + (r + 1) * W + j);
+            const V d2 = load<V>(s.tile.data() + (r + 2) * W + j);
+            const V w0 = kernel_weight<B>(d0, v.kernel);
+            const V w1 = kernel_weight<B>(d1, v.kernel);
+            const V w2 = kernel_weight<B>(d2, v.kernel);
+            add(r, d0, w0);
+            add(r + 1, d1, w1);
+            add(r + 2, d2, w2);
+        }
+        for (; r < nr; ++r) {
+            const V d2 = load<V>(s.tile.data() + r * W + j);
+            add(r, d2, kernel_weight<B>(d2, v.kernel));
         }
     }
 }
