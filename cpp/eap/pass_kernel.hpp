@@ -133,15 +133,15 @@ EAP_ALWAYS_INLINE void add_panel(const PassLanes<T>& v, std::size_t p, std::size
         // side by side three chains keep the vector units busy (same operations, same bits).
         std::size_t r = 0;
         for (; r + 3 <= nr; r += 3) {
-            const V d0 = load<V>(s.tile.data() + r * W + j);
-            const V d1 = load<V>(s.tile.data() + (r + 1) * W + j);
-            const V d2 = load<V>(s.tile.data() + (r + 2) * W + j);
-            const V w0 = kernel_weight<B>(d0, v.kernel);
-            const V w1 = kernel_weight<B>(d1, v.kernel);
-            const V w2 = kernel_weight<B>(d2, v.kernel);
-            add(r, d0, w0);
-            add(r + 1, d1, w1);
-            add(r + 2, d2, w2);
+            const V sq0 = load<V>(s.tile.data() + r * W + j);
+            const V sq1 = load<V>(s.tile.data() + (r + 1) * W + j);
+            const V sq2 = load<V>(s.tile.data() + (r + 2) * W + j);
+            const V w0 = kernel_weight<B>(sq0, v.kernel);
+            const V w1 = kernel_weight<B>(sq1, v.kernel);
+            const V w2 = kernel_weight<B>(sq2, v.kernel);
+            add(r, sq0, w0);
+            add(r + 1, sq1, w1);
+            add(r + 2, sq2, w2);
         }
         for (; r < nr; ++r) {
             const V d2 = load<V>(s.tile.data() + r * W + j);

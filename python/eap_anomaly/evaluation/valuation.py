@@ -15,7 +15,7 @@ left out; docs/valuation.md gives their measured cost.
 from __future__ import annotations
 
 import numbers
-from typing import Any, Callable, Dict, Tuple
+from typing import Any, Callable, Dict, Optional, Tuple
 
 import numpy as np
 from scipy.spatial.distance import cdist
@@ -218,17 +218,26 @@ def knn_shapley(X_train: Any, y_train: Any, X_aux: Any, random_state: Any = None
     return values
 
 
-def divergence(A: np.ndarray, B: np.ndarray, eps: float) -> float:
+def self_value(A: np.ndarray, eps: float) -> float:
+    """``OT(A, A) / 2 = <a, f_a>`` for the uniform distribution on the rows of A (cost
+    ``||x - x'||^2 / 2``): the part of a debiased divergence that depends on A alone."""
+    a = np.full(A.shape[0], 1.0 / A.shape[0])
+    return float(a @ symmetric_potential(cdist(A, A, "sqeuclidean") / 2, a, eps))
+
+
+def divergence(A: np.ndarray, B: np.ndarray, eps: float, self_a: Optional[float] = None,
+               self_b: Optional[float] = None) -> float:
     """Debiased Sinkhorn divergence ``OT(A, B) - (OT(A, A) + OT(B, B)) / 2`` between the uniform
     distributions on the rows of A and B (cost ``||x - x'||^2 / 2``; OT is the dual value
-    <a, f> + <b, g>): OTDD's label-to-label cost between two classes."""
+    <a, f> + <b, g>): OTDD's label-to-label cost between two classes. ``self_a``/``self_b``:
+    :func:`self_value` of A/B when already known (LAVA reuses them across candidates)."""
     if np.array_equal(A, B):  # zero by definition; Sinkhorn converges slowly on this plan
         return 0.0
     a, b = np.full(A.shape[0], 1.0 / A.shape[0]), np.full(B.shape[0], 1.0 / B.shape[0])
     f, g = sinkhorn(cdist(A, B, "sqeuclidean") / 2, a, b, eps)
-    f_a = symmetric_potential(cdist(A, A, "sqeuclidean") / 2, a, eps)
-    f_b = symmetric_potential(cdist(B, B, "sqeuclidean") / 2, b, eps)
-    return float(a @ f + b @ g - a @ f_a - b @ f_b)
+    self_a = self_value(A, eps) if self_a is None else self_a
+    self_b = self_value(B, eps) if self_b is None else self_b
+    return float(a @ f + b @ g) - self_a - self_b
 
 
 def lava(X_train: Any, y_train: Any, X_aux: Any, random_state: Any = None, n_jobs: Any = None,
@@ -271,10 +280,18 @@ def lava(X_train: Any, y_train: Any, X_aux: Any, random_state: Any = None, n_job
         raise ValueError(f"eps must be positive and finite, got {eps}")
     n = X.shape[0]
     to_train = cdist(X, X, "sqeuclidean") / 2
+    # z joins the anomalies, so the normals' row of W and each class's self value are the same
+    # for every candidate: computed once (the normals' self value is the largest solve of W).
+    normals, anomalies = X[y == 0], X[y == 1]
+    self_normals, self_anomalies = self_value(normals, eps), self_value(anomalies, eps)
+    normal_row = [0.0, divergence(normals, anomalies, eps, self_normals, self_anomalies)]
+    y_src = np.r_[y, 1]
     values = np.empty(Z.shape[0])
     for j, z in enumerate(Z):
-        X_src, y_src = np.vstack([X, z]), np.r_[y, 1]
-        W = np.array([[divergence(X_src[y_src == a], X[y == b], eps) for b in (0, 1)] for a in (0, 1)])
+        source = np.vstack([anomalies, z])
+        self_source = self_value(source, eps)
+        W = np.array([normal_row, [divergence(source, normals, eps, self_source, self_normals),
+                                   divergence(source, anomalies, eps, self_source, self_anomalies)]])
         cost = np.vstack([to_train, cdist(z[None, :], X, "sqeuclidean") / 2]) + W[y_src][:, y]
         f, _ = sinkhorn(cost, np.full(n + 1, 1.0 / (n + 1)), np.full(n, 1.0 / n), float(eps))
         values[j] = -(f[-1] - f[:-1].sum() / n)
