@@ -19,9 +19,9 @@ DTYPES = [np.float32, np.float64]
 
 
 def ks(n):
-    """k = 1, 10, 64, 65 (the running/whole-row switch is elsewhere; 64/65 straddle the old
-    tree limit), 0.4 n and n - 1, where valid."""
-    return sorted(k for k in {1, 10, 64, 65, 129, int(0.4 * n), n - 1} if 1 <= k <= n - 1)
+    """k = 1, 10, 16/17 (the running/whole-row switch), 64/65 (the kd-tree's limit), 129,
+    0.4 n and n - 1, where valid."""
+    return sorted(k for k in {1, 10, 16, 17, 64, 65, 129, int(0.4 * n), n - 1} if 1 <= k <= n - 1)
 
 
 def check(C, k_values=None, threads=(1, 2)):

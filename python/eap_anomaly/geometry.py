@@ -36,7 +36,7 @@ def knn_radii(C: Any, k: int, n_jobs: Optional[int] = None) -> np.ndarray:
         Neighbour rank, ``1 <= k <= n_c - 1``. Duplicates count with multiplicity, so a centre
         with at least k exact duplicates has radius 0. Any k is fast: a register-blocked
         GEMM-expansion pass filters candidates under a proven rounding margin (a running list
-        per row for k <= 128, a sampled bracket over the row above), then the k-th value is
+        per row for k <= 16, a sampled bracket over the row above), then the k-th value is
         taken from exact sums of squared differences; low dimension and small k use a kd-tree.
     n_jobs : int or None
         Threads: None uses the OpenMP default (``OMP_NUM_THREADS``), -1 all CPUs.
