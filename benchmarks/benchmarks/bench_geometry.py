@@ -8,7 +8,7 @@ from .common import candidates, training_data
 
 
 class KnnRadii:
-    params = ([2000, 10000], [8, 64], ["float32", "float64"], [10, "0.4n"], [1, -1])
+    params = ([2000, 10000], [8, 64], ["float32", "float64"], [10, 64, "0.4n"], [1, -1])
     param_names = ["n", "d", "dtype", "k", "n_jobs"]
 
     def setup(self, n, d, dtype, k, n_jobs):
