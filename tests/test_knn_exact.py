@@ -83,7 +83,14 @@ def test_large_rows(dtype, isa):
                 assert_array_equal(_core.knn_radii(C, k, 2), want, err_msg=f"k={k}")
     finally:
         _core._set_isa("auto")
-    assert_array_equal(ref_knn_radii(C[:300], 120, exact=True), exact_radii_blocked(C[:300], 120))
+
+
+def test_blocked_reference_equals_reference():
+    """exact_radii_blocked (test_large_rows' reference) is ref_knn_radii's sum, in blocks."""
+    C = np.random.default_rng(10).integers(0, 6, size=(300, 3)) * 0.5
+    for dtype in DTYPES:
+        assert_array_equal(ref_knn_radii(C.astype(dtype), 120, exact=True),
+                           exact_radii_blocked(C.astype(dtype), 120))
 
 
 @pytest.mark.parametrize("dtype", DTYPES)

@@ -79,8 +79,9 @@ struct Lanes<float> {
     static V set1(float p) { return _mm256_set1_ps(p); }
     static V load(const float* x) { return _mm256_loadu_ps(x); }
     template <int Cmp>
-    static Mask cmp(V a, V b) { return static_cast<Mask>(_mm256_movemask_ps(_mm256_cmp_ps(a, b, Cmp))); }
-    static std::size_t count(Mask m) { return static_cast<std::size_t>(__builtin_popcount(m)); }
+    static Mask cmp(V a, V b) {
+        return static_cast<Mask>(_mm256_movemask_ps(_mm256_cmp_ps(a, b, Cmp)));
+    }
     static __m256i kept(Mask m) {
         return _mm256_cvtepu8_epi32(_mm_cvtsi64_si128(static_cast<long long>(kKeptLanes.of[m])));
     }
@@ -101,12 +102,14 @@ struct Lanes<double> {
     static V set1(double p) { return _mm256_set1_pd(p); }
     static V load(const double* x) { return _mm256_loadu_pd(x); }
     template <int Cmp>
-    static Mask cmp(V a, V b) { return static_cast<Mask>(_mm256_movemask_pd(_mm256_cmp_pd(a, b, Cmp))); }
-    static std::size_t count(Mask m) { return static_cast<std::size_t>(__builtin_popcount(m)); }
+    static Mask cmp(V a, V b) {
+        return static_cast<Mask>(_mm256_movemask_pd(_mm256_cmp_pd(a, b, Cmp)));
+    }
     static void store_compressed(double* out, Mask keep, V v) {
         const __m256i halves =
             _mm256_cvtepu8_epi32(_mm_cvtsi64_si128(static_cast<long long>(kKeptHalves.of[keep])));
-        _mm256_storeu_pd(out, _mm256_castps_pd(_mm256_permutevar8x32_ps(_mm256_castpd_ps(v), halves)));
+        const __m256 packed = _mm256_permutevar8x32_ps(_mm256_castpd_ps(v), halves);
+        _mm256_storeu_pd(out, _mm256_castps_pd(packed));
     }
     static void store_positions(std::uint32_t* out, Mask keep, std::uint32_t q) {
         const __m128i lanes =
@@ -140,14 +143,14 @@ struct Lanes<float> {
     static V load(const float* x) { return _mm512_loadu_ps(x); }
     template <int Cmp>
     static Mask cmp(V a, V b) { return _mm512_cmp_ps_mask(a, b, Cmp); }
-    static std::size_t count(Mask m) { return static_cast<std::size_t>(__builtin_popcount(m)); }
     static void store_compressed(float* out, Mask keep, V v) {
         _mm512_storeu_ps(out, _mm512_maskz_compress_ps(keep, v));
     }
     static void store_positions(std::uint32_t* out, Mask keep, std::uint32_t q) {
-        const __m512i lanes = _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
-        _mm512_storeu_si512(out, _mm512_maskz_compress_epi32(
-                                     keep, _mm512_add_epi32(lanes, _mm512_set1_epi32(static_cast<int>(q)))));
+        const __m512i lanes =
+            _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
+        const __m512i at = _mm512_add_epi32(lanes, _mm512_set1_epi32(static_cast<int>(q)));
+        _mm512_storeu_si512(out, _mm512_maskz_compress_epi32(keep, at));
     }
 };
 
@@ -160,15 +163,13 @@ struct Lanes<double> {
     static V load(const double* x) { return _mm512_loadu_pd(x); }
     template <int Cmp>
     static Mask cmp(V a, V b) { return _mm512_cmp_pd_mask(a, b, Cmp); }
-    static std::size_t count(Mask m) { return static_cast<std::size_t>(__builtin_popcount(m)); }
     static void store_compressed(double* out, Mask keep, V v) {
         _mm512_storeu_pd(out, _mm512_maskz_compress_pd(keep, v));
     }
     static void store_positions(std::uint32_t* out, Mask keep, std::uint32_t q) {
         const __m256i lanes = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
-        _mm256_storeu_si256(reinterpret_cast<__m256i*>(out),
-                            _mm256_maskz_compress_epi32(
-                                keep, _mm256_add_epi32(lanes, _mm256_set1_epi32(static_cast<int>(q)))));
+        const __m256i at = _mm256_add_epi32(lanes, _mm256_set1_epi32(static_cast<int>(q)));
+        _mm256_storeu_si256(reinterpret_cast<__m256i*>(out), _mm256_maskz_compress_epi32(keep, at));
     }
 };
 
