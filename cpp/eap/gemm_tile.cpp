@@ -47,7 +47,7 @@ namespace avx512 {
 template <class T>
 struct Kernels {
     void (*store)(const T*, const T*, std::size_t, const T*, T*, std::size_t);
-    bool (*filter)(const T*, const T*, std::size_t, const T*, const T*, T*);
+    bool (*filter)(const T*, const T*, std::size_t, const T*, const T*, T*, std::uint32_t*);
 };
 
 template <class T>
@@ -55,8 +55,9 @@ void store_generic(const T* A, const T* B, std::size_t d, const T* nb, T* out, s
     generic::store_tile(A, B, d, nb, out, ldo);
 }
 template <class T>
-bool filter_generic(const T* A, const T* B, std::size_t d, const T* nb, const T* thr, T* out) {
-    return generic::filter_tile(A, B, d, nb, thr, out);
+bool filter_generic(const T* A, const T* B, std::size_t d, const T* nb, const T* thr, T* out,
+                    std::uint32_t* hits) {
+    return generic::filter_tile(A, B, d, nb, thr, out, hits);
 }
 
 #if defined(EAP_TILE_DISPATCH)
@@ -67,8 +68,9 @@ __attribute__((target("avx2,fma"))) void store_avx2(const T* A, const T* B, std:
 }
 template <class T>
 __attribute__((target("avx2,fma"))) bool filter_avx2(const T* A, const T* B, std::size_t d,
-                                                     const T* nb, const T* thr, T* out) {
-    return avx2::filter_tile(A, B, d, nb, thr, out);
+                                                     const T* nb, const T* thr, T* out,
+                                                     std::uint32_t* hits) {
+    return avx2::filter_tile(A, B, d, nb, thr, out, hits);
 }
 template <class T>
 __attribute__((target("avx512f,avx512dq,avx512vl,avx512bw,avx2,fma"))) void store_avx512(
@@ -77,8 +79,8 @@ __attribute__((target("avx512f,avx512dq,avx512vl,avx512bw,avx2,fma"))) void stor
 }
 template <class T>
 __attribute__((target("avx512f,avx512dq,avx512vl,avx512bw,avx2,fma"))) bool filter_avx512(
-    const T* A, const T* B, std::size_t d, const T* nb, const T* thr, T* out) {
-    return avx512::filter_tile(A, B, d, nb, thr, out);
+    const T* A, const T* B, std::size_t d, const T* nb, const T* thr, T* out, std::uint32_t* hits) {
+    return avx512::filter_tile(A, B, d, nb, thr, out, hits);
 }
 #endif
 
@@ -112,12 +114,12 @@ void tile_store(const double* A, const double* B, std::size_t d, const double* n
     kernels<double>().store(A, B, d, nb, out, ldo);
 }
 bool tile_filter(const float* A, const float* B, std::size_t d, const float* nb, const float* thr,
-                 float* out) {
-    return kernels<float>().filter(A, B, d, nb, thr, out);
+                 float* out, std::uint32_t* hits) {
+    return kernels<float>().filter(A, B, d, nb, thr, out, hits);
 }
 bool tile_filter(const double* A, const double* B, std::size_t d, const double* nb,
-                 const double* thr, double* out) {
-    return kernels<double>().filter(A, B, d, nb, thr, out);
+                 const double* thr, double* out, std::uint32_t* hits) {
+    return kernels<double>().filter(A, B, d, nb, thr, out, hits);
 }
 
 }  // namespace eap

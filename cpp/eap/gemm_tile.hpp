@@ -5,6 +5,7 @@
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
 
 namespace eap {
 
@@ -22,10 +23,11 @@ void tile_store(const float* A, const float* B, std::size_t d, const float* nb, 
 void tile_store(const double* A, const double* B, std::size_t d, const double* nb, double* out,
                 std::size_t ldo);
 
-// Returns whether v[r][j] <= thr[r] for some r, j; when it does, out[r * NR + j] holds v.
+// Sets bit j of hits[r] iff v[r][j] <= thr[r] (NR <= 32), and returns whether any bit is set;
+// out[r * NR + j] then holds v[r][j] for every set bit.
 bool tile_filter(const float* A, const float* B, std::size_t d, const float* nb, const float* thr,
-                 float* out);
+                 float* out, std::uint32_t* hits);
 bool tile_filter(const double* A, const double* B, std::size_t d, const double* nb,
-                 const double* thr, double* out);
+                 const double* thr, double* out, std::uint32_t* hits);
 
 }  // namespace eap

@@ -168,13 +168,17 @@ void radii_running(const T* C, const FilterPoints<T>& pts, std::size_t n, std::s
             for (std::size_t p = 0; p < pts.n_panels(); ++p)
                 for (std::size_t b = 0; b < blocks; ++b) {
                     T* thr = s.thr.data() + b * MR;
+                    std::uint32_t hits[MR];
                     if (!tile_filter(s.A.data() + b * MR * d, pts.panel(p), d, pts.panel_norms(p),
-                                     thr, s.tile.data()))
+                                     thr, s.tile.data(), hits))
                         continue;
                     for (std::size_t r = 0; r < MR && b * MR + r < nb; ++r) {
                         const std::size_t i = i0 + b * MR + r;
                         const T* v = s.tile.data() + r * NR;
-                        for (std::size_t j = 0; j < NR; ++j) {
+                        // Only the points under the row's threshold at the tile's start; the
+                        // threshold may fall while they are pushed, so each is tested again.
+                        for (std::uint32_t bits = hits[r]; bits != 0; bits &= bits - 1) {
+                            const std::size_t j = static_cast<std::size_t>(__builtin_ctz(bits));
                             const std::size_t q = p * NR + j;
                             if (!(v[j] <= thr[r]) || q >= n || pts.centre(q) == i) continue;
                             thr[r] = s.rows[b * MR + r].push(
