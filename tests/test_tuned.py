@@ -140,6 +140,22 @@ def test_choice_is_the_best_validated_option_and_equals_fitting_it(data):
         assert alone.validation_scores_[0] == scores[i]
 
 
+@pytest.mark.parametrize("fraction", [0.001, 0.1, 0.5, 1.0])
+@pytest.mark.parametrize("n_bags", [0, 3])
+def test_ssdo_k_fraction_is_that_rank_of_the_training_rows(data, fraction, n_bags):
+    X, y, Z = data
+    n = X.shape[0]
+    rank = max(1, round(fraction * n))  # 1.0 -> n, which every fit caps at its rows - 1
+    a = EAPScorer(random_state=3, ssdo_k=fraction, n_bags=n_bags).fit(X, y)
+    b = EAPScorer(random_state=3, ssdo_k=rank, n_bags=n_bags).fit(X, y)
+    assert a.chosen_["ssdo_k"] == fraction
+    assert [r.detector.eta for r in a.rounds_] == [r.detector.eta for r in b.rounds_]
+    assert_array_equal(a.score_samples(Z), b.score_samples(Z))
+    if fraction == 1.0 and n_bags == 0:  # eta from every point's farthest other point
+        far = ref_dists(X, X).max(axis=1)
+        assert_allclose(a.rounds_[0].detector.eta, n / np.sum(1.0 / far), rtol=1e-12)
+
+
 def test_ties_go_to_the_first_option(data):
     X, y, _ = data
     # two different settings whose validation AUCs tie (a rank statistic; alpha one ulp apart)

@@ -434,7 +434,8 @@ EAP_PARAMS: Dict[str, List[Tuple[Any, Exc]]] = {
                    (True, TypeError)],
     "quantile": [(0.0, ValueError), (1.0, ValueError), (-0.1, ValueError), (1.5, ValueError),
                  (np.nan, ValueError), ("0.9", TypeError), (None, TypeError)],
-    "ssdo_k": [(0, ValueError), (1.5, TypeError)],
+    "ssdo_k": [(0, ValueError), (-3, ValueError), (0.0, ValueError), (1.5, ValueError),
+               (np.nan, ValueError), ("3", TypeError), (True, TypeError), (None, TypeError)],
     "alpha": [(-1.0, ValueError), (np.nan, ValueError)],
     "threshold": [("bogus", BOTH)],
 }

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import numbers
 import os
-from typing import Any, Optional, Tuple
+from typing import Any, Optional, Tuple, Union
 
 import numpy as np
 from scipy import sparse
@@ -193,6 +193,30 @@ def check_float(value: Any, name: str, *, low: float, high: float, low_open: boo
         hb = ")" if high_open else "]"
         raise ValueError(f"{name} must be in {lb}{low}, {high}{hb}, got {number}")
     return number
+
+
+def check_rank(value: Any, name: str) -> Union[int, float]:
+    """A neighbour rank: an integer >= 1, or a real fraction in (0, 1] of the rows
+    (:func:`resolve_rank`)."""
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real):
+        raise TypeError(f"{name} must be an integer >= 1 or a fraction in (0, 1], "
+                        f"got {type(value).__name__}")
+    if isinstance(value, numbers.Integral):
+        if value < 1:
+            raise ValueError(f"{name} must be an integer >= 1 or a fraction in (0, 1], got {value}")
+        return int(value)
+    number = float(value)
+    if not 0.0 < number <= 1.0:  # NaN fails too
+        raise ValueError(f"{name} must be an integer >= 1 or a fraction in (0, 1], got {number}")
+    return number
+
+
+def resolve_rank(value: Union[int, float], n: int) -> int:
+    """The rank :func:`check_rank` describes, for n rows: an integer as it is, a fraction q as
+    round(q n), at least 1 (callers cap it at n - 1, every other row)."""
+    if isinstance(value, numbers.Integral):
+        return int(value)
+    return max(1, int(round(float(value) * n)))
 
 
 def available_cpus() -> int:

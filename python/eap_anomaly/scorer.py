@@ -14,7 +14,8 @@ from sklearn.utils.validation import check_is_fitted
 from . import _core
 from . import tuning
 from ._validation import (TAU, check_candidates, check_choice, check_chunk, check_float, check_int,
-                          check_labels, check_matrix, check_n_jobs, safe_scale, scaled, thread_count)
+                          check_labels, check_matrix, check_n_jobs, check_rank, resolve_rank,
+                          safe_scale, scaled, thread_count)
 from .geometry import bayesian_k, k_from_cover, k_without_ranks
 from .persistence import PathLike, jsonable, read_archive, write_archive
 from .posterior import (OUTSIDE, THRESHOLDS, check_prior, density, inverse_rarity, posterior_mean,
@@ -120,8 +121,9 @@ class EAPScorer(BaseEstimator):
     prior : {"native", "sklearn"}, default "native"
         Who builds SSDO's Isolation Forest prior: the C++ core (fast; equal to scikit-learn's in
         distribution) or scikit-learn (bit-exact, for comparisons with other implementations).
-    ssdo_k : int, default 10
-        Neighbour rank of the SSDO bandwidth.
+    ssdo_k : int or float, default 10
+        Neighbour rank of the SSDO bandwidth; a float in (0, 1] is a fraction of the training
+        rows, k = round(ssdo_k * n) (at least 1; at most n - 1, as every rank is).
     alpha : float, default 2.3
         SSDO label weight.
     threshold : {"exact", "percentile"}, default "exact"
@@ -168,7 +170,7 @@ class EAPScorer(BaseEstimator):
         random_state: Any = None,
         n_jobs: Optional[int] = None,
         prior: str = "native",
-        ssdo_k: int = 10,
+        ssdo_k: Union[int, float] = 10,
         alpha: float = 2.3,
         threshold: str = "exact",
         quantile: float = 0.95,
@@ -307,7 +309,7 @@ class EAPScorer(BaseEstimator):
         check_n_jobs(self.n_jobs)
         if self.k is not None:
             check_int(self.k, "k", low=1)
-        check_int(self.ssdo_k, "ssdo_k", low=1)
+        check_rank(self.ssdo_k, "ssdo_k")
         check_float(self.alpha, "alpha", low=0.0, high=np.inf, high_open=True)
         check_choice(self.threshold, "threshold", THRESHOLDS)
         check_choice(self.prior, "prior", PRIORS)
@@ -343,7 +345,7 @@ class EAPScorer(BaseEstimator):
         radius = np.zeros(rows.size)
         radius[centre_rows] = _core.knn_radii(C, k, threads)
         detector, _, _, rarity = fit_detector(
-            Xr, Xsr, ar, scale, radius, int(self.chosen_["ssdo_k"]), float(self.chosen_["alpha"]),
+            Xr, Xsr, ar, scale, radius, self._ssdo_k(), float(self.chosen_["alpha"]),
             100, str(self.prior),
             str(self.threshold), self.random_state if seed is None else seed, threads)
         return self._round(rows, radius, detector, k, centre_rows, rarity, seed)
@@ -363,7 +365,7 @@ class EAPScorer(BaseEstimator):
                     _core.PairwiseDistancesF64)(Xs, threads)
         centre_flags = is_centre.astype(np.uint8)
         anomalies = np.flatnonzero(anomaly) if self.k is None else np.empty(0, np.int64)
-        delta, cover = pairwise.neighbours(offsets, flat, centre_flags, int(self.chosen_["ssdo_k"]),
+        delta, cover = pairwise.neighbours(offsets, flat, centre_flags, self._ssdo_k(),
                                            anomalies, threads)
         ks = [self._k_hat(nc, cover[i]) if self.k is None else self._explicit_k(nc)
               for i, nc in enumerate(n_centres)]
@@ -383,6 +385,11 @@ class EAPScorer(BaseEstimator):
             fitted.append(self._round(r, radius[part], detector, ks[i],
                                       np.flatnonzero(is_centre[part]), rarity[part], seed))
         return fitted
+
+    def _ssdo_k(self) -> int:
+        """SSDO's neighbour rank, a fraction resolved against the training rows (each round
+        caps it at its own rows - 1)."""
+        return resolve_rank(self.chosen_["ssdo_k"], self.is_anomaly_.shape[0])
 
     def _is_centre(self, anomaly: np.ndarray) -> np.ndarray:
         return np.ones(anomaly.shape[0], bool) if self.centres == "all" else ~anomaly
