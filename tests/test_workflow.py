@@ -157,6 +157,8 @@ def train_file(tmp_path, data):
     (["--preset", "tuned"], EAPScorer.tuned(random_state=0)),
     (["--prior", "sklearn", "--outside", "tail", "--whiten", "0.9"],
      EAPScorer(random_state=0, prior="sklearn", outside="tail", whiten=0.9)),
+    (["--ssdo-k", "30"], EAPScorer(random_state=0, ssdo_k=30)),
+    (["--preset", "tuned", "--ssdo-k", "0.5"], EAPScorer.tuned(random_state=0, ssdo_k=0.5)),
 ])
 def test_fit_options_override_the_preset_and_are_saved(tmp_path, capsys, train_file, data, options,
                                                         expected):
@@ -191,7 +193,9 @@ def test_fit_options_are_refused_with_a_saved_model(tmp_path, capsys, train_file
 
 @pytest.mark.parametrize("option", [["--k-min", "0"], ["--n-bags", "-1"], ["--alpha0", "-1"],
                                     ["--k", "x"], ["--preset", "tuning"], ["--centres", "some"],
-                                    ["--prior", "numpy"], ["--outside", "far"], ["--whiten", "-1"]])
+                                    ["--prior", "numpy"], ["--outside", "far"], ["--whiten", "-1"],
+                                    ["--ssdo-k", "0"], ["--ssdo-k", "1.5"], ["--ssdo-k", "nan"],
+                                    ["--ssdo-k", "x"]])
 def test_bad_fit_options_exit_2(tmp_path, capsys, train_file, option):
     with pytest.raises(SystemExit) as info:
         main(["fit", "--train", str(train_file), *option, "--save", str(tmp_path / "m.npz")])
@@ -206,6 +210,7 @@ def test_help_states_the_defaults(capsys, command):
     text = " ".join(capsys.readouterr().out.split())
     assert ("paper = EAPScorer(), authors = EAPScorer.authors_code(), tuned = EAPScorer.tuned() "
             "(docs/quality.md; about 15x the cost) (default: paper)") in text
+    assert "(default: the preset's: paper 10, authors 5, tuned 10)" in text  # --ssdo-k
     assert "(default: the preset's: paper 0, authors 100, tuned 0)" in text  # --n-bags
     assert "(default: the preset's: paper 1, authors 5, tuned 1)" in text  # --k-min
     assert "(default: the preset's: paper zero, authors zero, tuned tail)" in text  # --outside

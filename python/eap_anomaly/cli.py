@@ -56,6 +56,8 @@ FIT_OPTIONS: List[Tuple[str, str, Callable[[str], Any], str]] = [
     ("--prior", "prior", str, "who builds SSDO's Isolation Forest: the core, or scikit-learn (bit-exact)"),
     ("--outside", "outside", str, "P_x outside every ball: 0 (the paper) or a vanishing tail"),
     ("--whiten", "whiten", lambda t: _real(t, 0.0), "PCA whitening keeping this share of the variance"),
+    ("--ssdo-k", "ssdo_k", lambda t: _rank(t), "neighbour rank of SSDO's bandwidth: an integer, or a "
+     "fraction of the training rows in (0, 1]"),
 ]
 
 def _choices(param: str) -> Optional[Tuple[str, ...]]:
@@ -389,6 +391,18 @@ def _real(text: str, low: float) -> float:
     if not (value >= low and math.isfinite(value)):
         raise argparse.ArgumentTypeError(f"must be a finite number >= {low}, got {value}")
     return value
+
+
+def _rank(text: str) -> Union[int, float]:
+    """--ssdo-k: digits only = a neighbour rank, otherwise a fraction of the training rows."""
+    from ._validation import check_rank
+
+    try:
+        value: Union[int, float] = int(text) if text.strip().isdigit() else float(text)
+        return check_rank(value, "the rank")
+    except (TypeError, ValueError):
+        raise argparse.ArgumentTypeError(f"must be an integer >= 1 or a fraction in (0, 1], "
+                                         f"got {text!r}") from None
 
 
 class _HelpFormatter(argparse.RawDescriptionHelpFormatter):
