@@ -187,10 +187,16 @@ def _check_block_dtype(block: np.ndarray, scorer: "EAPScorer", path: str) -> Non
                         f"float32 data; convert the file to float32 or fit on float64 data")
 
 
+def _count_or_fraction(text: str) -> Union[int, float]:
+    """Digits only = an integer (a count or rank), otherwise a float (0.1, 1.0, 1e-3);
+    ValueError if neither."""
+    return int(text) if text.strip().isdigit() else float(text)
+
+
 def _top(text: str) -> Union[int, float]:
-    """--top: digits only = a count, otherwise a fraction (0.1, 1.0, 1e-3)."""
+    """--top: a count, or a fraction of the rows."""
     try:
-        value: Union[int, float] = int(text) if text.strip().isdigit() else float(text)
+        value = _count_or_fraction(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"must be a count (an integer >= 1) or a fraction in (0, 1], "
                                          f"got {text!r}") from None
@@ -398,8 +404,7 @@ def _rank(text: str) -> Union[int, float]:
     from ._validation import check_rank
 
     try:
-        value: Union[int, float] = int(text) if text.strip().isdigit() else float(text)
-        return check_rank(value, "the rank")
+        return check_rank(_count_or_fraction(text), "the rank")
     except (TypeError, ValueError):
         raise argparse.ArgumentTypeError(f"must be an integer >= 1 or a fraction in (0, 1], "
                                          f"got {text!r}") from None
