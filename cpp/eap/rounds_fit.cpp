@@ -112,7 +112,7 @@ struct MatrixAt {
 
 template <class T>
 PairwiseDistances<T>::PairwiseDistances(const T* X, std::size_t n, std::size_t d, int n_threads)
-    : n_(n), d2_(n * n) {
+    : n_(n), d2_(new T[n * n]) {  // uninitialised: every entry is written below
     // (Selections assume no NaN among the distances; finite X makes none, overflow gives +inf.)
     if (!std::all_of(X, X + n * d, [](T v) { return std::isfinite(v); }))
         throw std::invalid_argument("X must be finite");
@@ -127,11 +127,12 @@ PairwiseDistances<T>::PairwiseDistances(const T* X, std::size_t n, std::size_t d
             for (std::size_t p = i0 / W; p < packed.n_panels(); ++p) {
                 panel_sq_dists(X + i0 * d, i1 - i0, d, packed.panel(p), d, tile.data());
                 const std::size_t j0 = std::max(i0, p * W), j1 = std::min(n, (p + 1) * W);
-                for (std::size_t i = i0; i < i1; ++i) {
-                    const T* t = tile.data() + (i - i0) * W;  // column j at t[j - p W]
-                    std::copy(t + (j0 - p * W), t + (j1 - p * W), d2_.data() + i * n + j0);
-                    for (std::size_t j = std::max(j0, i1); j < j1; ++j) d2_[j * n + i] = t[j - p * W];
-                }
+                const T* t = tile.data() - p * W;  // row i, column j at t[(i - i0) W + j]
+                for (std::size_t i = i0; i < i1; ++i)
+                    for (std::size_t j = j0; j < j1; ++j) d2_[i * n + j] = t[(i - i0) * W + j];
+                // The mirror column by column: each column's rows are contiguous in d2_.
+                for (std::size_t j = std::max(j0, i1); j < j1; ++j)
+                    for (std::size_t i = i0; i < i1; ++i) d2_[j * n + i] = t[(i - i0) * W + j];
             }
         });
 }
@@ -268,7 +269,7 @@ void PairwiseDistances<T>::balls_and_kernels(const Rounds& rounds, const std::ui
         [&](PassScratch<T>& s, std::ptrdiff_t item) {
             const auto [r, q0] = pass_items[static_cast<std::size_t>(item)];
             const auto& points = members.points[r];
-            const Source src{MatrixAt<T>{d2_.data(), points.data(), n_}, cols[r].data(),
+            const Source src{MatrixAt<T>{d2_.get(), points.data(), n_}, cols[r].data(),
                              points.size()};
             const std::size_t at = rounds.start(r);
             rows(*lanes[r], src, q0, std::min(points.size(), q0 + kPassItemRows), s, w_pos + at,

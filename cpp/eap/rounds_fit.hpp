@@ -6,7 +6,7 @@
 
 #include <cstddef>
 #include <cstdint>
-#include <vector>
+#include <memory>
 
 #include "eap/rounds.hpp"
 
@@ -39,9 +39,9 @@ public:
                            double* w_pos, double* w_neg, double* rarity) const;
 
 private:
-    const T* row(std::size_t i) const { return d2_.data() + i * n_; }
+    const T* row(std::size_t i) const { return d2_.get() + i * n_; }
     std::size_t n_;
-    std::vector<T> d2_;
+    std::unique_ptr<T[]> d2_;
 };
 
 }  // namespace eap

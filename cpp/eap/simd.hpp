@@ -89,16 +89,25 @@ EAP_ALWAYS_INLINE V splat(S s) {
 // a + b, rounded once as +, but issued as the multiply-add b * 1 + a (the same IEEE result, so
 // -ffp-contract=off holds) in the AVX2 and AVX-512 variants: a kernel that alternates the two
 // spreads its additions over the adders and the multiply-add units. Inline assembly, because
-// the intrinsics cannot be inlined through a width-generic template of default target.
+// the intrinsics cannot be inlined through a width-generic template of default target. The 1s
+// are a memory operand: a register for them would push an AVX2 distance tile's accumulator
+// (6 rows x 2 vectors, 16 registers) out to the stack.
+alignas(64) inline constexpr float kOnesF[16] = {1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1};
+alignas(64) inline constexpr double kOnesD[8] = {1, 1, 1, 1, 1, 1, 1, 1};
+
 template <int B, class V>
 EAP_ALWAYS_INLINE V add_on_fma(V a, V b) {
 #if defined(EAP_X86_DISPATCH)
     if constexpr (B >= 32) {
-        const V one = splat<V>(decltype(a[0] + 0){1});
+        static_assert(sizeof(V) == B && B <= 64);
         if constexpr (sizeof(a[0]) == 4)
-            asm("vfmadd231ps %[one], %[b], %[a]" : [a] "+v"(a) : [b] "v"(b), [one] "v"(one));
+            asm("vfmadd231ps %[one], %[b], %[a]"
+                : [a] "+v"(a)
+                : [b] "v"(b), [one] "m"(*reinterpret_cast<const V*>(kOnesF)));
         else
-            asm("vfmadd231pd %[one], %[b], %[a]" : [a] "+v"(a) : [b] "v"(b), [one] "v"(one));
+            asm("vfmadd231pd %[one], %[b], %[a]"
+                : [a] "+v"(a)
+                : [b] "v"(b), [one] "m"(*reinterpret_cast<const V*>(kOnesD)));
         return a;
     }
 #endif
