@@ -393,6 +393,26 @@ def test_cover_ranks_for_every_anomaly_count(dtype, m):
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("m", [40, 100])
+def test_cover_ranks_nearest_screen_and_full_counts(dtype, m):
+    """n well above the 32 nearest centres that settle most anomalies: anomalies inside the data
+    (covered within the nearest), far outside (counted over whole rows), exact duplicates of
+    centres and tied copies; 1 and 2 threads (each thread skips by what it has found)."""
+    rng = np.random.default_rng(m)
+    normals = rng.normal(size=(300, 4)).astype(dtype)
+    A = np.vstack([normals[:m // 4] + 0.01, normals[m // 4:m // 2],           # near, duplicates
+                   rng.normal(size=(m - m // 2, 4)) * rng.choice([2.0, 8.0], size=(m - m // 2, 1))
+                   ]).astype(dtype)
+    A[-2:] = A[-3]  # tied anomalies
+    for C in (normals, np.vstack([normals, A])):
+        index = ref_match_rows(C, A)
+        expected = ref_cover(C, A, index)
+        assert (expected <= 33).any() and (expected > 33).any()  # both ways are exercised
+        for threads in (1, 2):
+            assert_array_equal(_core.cover_ranks(C, A, index, threads), expected)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
 def test_estimate_k_ties_float32_sequential_distances(dtype):
     """Near-ties on continuous data: exact agreement with the fixed-rounding reference."""
     rng = np.random.default_rng(9)

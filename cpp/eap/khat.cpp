@@ -9,6 +9,7 @@
 #include "eap/isa.hpp"
 #include "eap/parallel.hpp"
 #include "eap/simd.hpp"
+#include "eap/smallest.hpp"
 
 namespace eap {
 
@@ -98,12 +99,39 @@ template <class T>
 void cover_from_row(std::size_t i, const T* row, std::size_t n, const T* to_anomaly,
                     std::size_t m, const std::int64_t* anomaly_index, CoverScratch<T>& s,
                     std::int64_t* best) {
-    s.buckets.sort(to_anomaly, m);
+    constexpr std::size_t kNearest = 32;
+    const std::size_t K = std::min(kNearest, n - 1);
+    smallest_except([row](std::size_t j) { return row[j]; }, n, i, K, s.nearest);
+    const auto K1 = static_cast<std::int64_t>(K) + 1;
+    s.hard.clear();
+    for (std::size_t a = 0; a < m; ++a) {
+        if (anomaly_index[a] == static_cast<std::int64_t>(i)) continue;  // leave-one-out
+        const T v = to_anomaly[a];
+        if (v < s.nearest[K - 1]) {  // c_i(a) <= K - 1 <= n - 2: a cover
+            const auto c = std::upper_bound(s.nearest.begin(), s.nearest.begin() + K, v) -
+                           s.nearest.begin();
+            best[a] = std::min<std::int64_t>(best[a], c + 1);
+        } else if (best[a] > K1) {
+            s.hard.push_back(a);
+        }
+    }
+    if (s.hard.empty()) return;
+    const std::size_t h = s.hard.size();
+    s.hard_distance.resize(h);
+    s.hard_index.resize(h);
+    s.hard_best.resize(h);
+    for (std::size_t t = 0; t < h; ++t) {
+        s.hard_distance[t] = to_anomaly[s.hard[t]];
+        s.hard_index[t] = anomaly_index[s.hard[t]];
+        s.hard_best[t] = best[s.hard[t]];
+    }
+    s.buckets.sort(s.hard_distance.data(), h);
     s.counts.assign(s.buckets.n_buckets(), 0);
     s.bucket_of.resize(n);
     s.buckets.buckets(row, n, s.bucket_of.data());
     for (std::size_t j = 0; j < n; ++j) s.counts[s.bucket_of[j]] += j != i;
-    s.buckets.update_best(s.counts.data(), n, i, anomaly_index, best);
+    s.buckets.update_best(s.counts.data(), n, i, s.hard_index.data(), s.hard_best.data());
+    for (std::size_t t = 0; t < h; ++t) best[s.hard[t]] = s.hard_best[t];
 }
 
 template <class T>
@@ -114,31 +142,40 @@ void cover_ranks(const T* C, std::size_t n, const T* A, std::size_t m, std::size
     const auto none = static_cast<std::int64_t>(n - 1);
     std::fill(cover, cover + m, none);
 
+    // Centres in blocks of kRows: one tile serves the block's rows, each panel of points read
+    // once per block (a single-row tile waits on its loads).
+    constexpr std::size_t kRows = 6;
     struct Scratch {
-        std::vector<T> row, to_anomaly, tile;
+        std::vector<T> rows, to_anomaly, tile;
         CoverScratch<T> cover;
         std::vector<std::int64_t> best;
     };
+    const auto fill = [](const PackedPoints<T>& points, const T* Q, std::size_t nq,
+                         std::size_t d, T* tile, T* out) {
+        constexpr std::size_t W = PackedPoints<T>::W;
+        const std::size_t len = points.size();
+        for (std::size_t p = 0; p < points.n_panels(); ++p) {
+            panel_sq_dists(Q, nq, d, points.panel(p), d, tile);
+            const std::size_t width = std::min(W, len - p * W);
+            for (std::size_t r = 0; r < nq; ++r)
+                std::copy(tile + r * W, tile + r * W + width, out + r * len + p * W);
+        }
+    };
     parallel_for(
-        static_cast<std::ptrdiff_t>(n), n_threads,
+        static_cast<std::ptrdiff_t>((n + kRows - 1) / kRows), n_threads,
         [&] {
-            return Scratch{std::vector<T>(n), std::vector<T>(m), std::vector<T>(W), {},
-                           std::vector<std::int64_t>(m, none)};
+            return Scratch{std::vector<T>(kRows * n), std::vector<T>(kRows * m),
+                           std::vector<T>(kRows * W), {}, std::vector<std::int64_t>(m, none)};
         },
         [&](Scratch& s, std::ptrdiff_t item) {
-            const auto i = static_cast<std::size_t>(item);
-            const T* ci = C + i * d;
-            for (std::size_t p = 0; p < centres.n_panels(); ++p) {
-                panel_sq_dists(ci, 1, d, centres.panel(p), d, s.tile.data());
-                std::copy(s.tile.data(), s.tile.data() + std::min(W, n - p * W), s.row.data() + p * W);
-            }
-            for (std::size_t p = 0; p < anomalies.n_panels(); ++p) {
-                panel_sq_dists(ci, 1, d, anomalies.panel(p), d, s.tile.data());
-                std::copy(s.tile.data(), s.tile.data() + std::min(W, m - p * W),
-                          s.to_anomaly.data() + p * W);
-            }
-            cover_from_row(i, s.row.data(), n, s.to_anomaly.data(), m, anomaly_index, s.cover,
-                           s.best.data());
+            const std::size_t i0 = static_cast<std::size_t>(item) * kRows;
+            const std::size_t i1 = std::min(n, i0 + kRows);
+            fill(centres, C + i0 * d, i1 - i0, d, s.tile.data(), s.rows.data());
+            fill(anomalies, C + i0 * d, i1 - i0, d, s.tile.data(), s.to_anomaly.data());
+            for (std::size_t i = i0; i < i1; ++i)
+                cover_from_row(i, s.rows.data() + (i - i0) * n, n,
+                               s.to_anomaly.data() + (i - i0) * m, m, anomaly_index, s.cover,
+                               s.best.data());
         },
         [&](Scratch& s) {
             for (std::size_t a = 0; a < m; ++a) cover[a] = std::min(cover[a], s.best[a]);

@@ -52,12 +52,18 @@ struct CoverScratch {
     CoverBuckets<T> buckets;
     std::vector<std::uint32_t> bucket_of;
     std::vector<std::int64_t> counts;
+    std::vector<T> nearest, hard_distance;  // the K nearest other centres; the hard anomalies'
+    std::vector<std::size_t> hard;          // distances and indices
+    std::vector<std::int64_t> hard_index, hard_best;
 };
 
 // One centre i's part of cover_ranks: best[a] = min(best[a], c_i(a) + 1) where that is a cover,
 // from the squared distances row[j] of c_i to each of the n centres and to_anomaly[a] to each of
 // the m anomalies. Distances must come from one kernel (an anomaly that is a centre then gets
-// bit-identical distances either way, so ties resolve consistently).
+// bit-identical distances either way, so ties resolve consistently). The K = 32 nearest other
+// centres give c_i(a) of every anomaly nearer than the K-th; a farther one has c_i(a) >= K, which
+// cannot lower a best of at most K + 1, so only the anomalies still above that are counted over
+// the whole row. best must hold what this caller found so far (the skips rely on it).
 template <class T>
 void cover_from_row(std::size_t i, const T* row, std::size_t n, const T* to_anomaly,
                     std::size_t m, const std::int64_t* anomaly_index, CoverScratch<T>& s,

@@ -12,6 +12,7 @@
 #include "eap/parallel.hpp"
 #include "eap/pass_kernel.hpp"
 #include "eap/row_pass.hpp"
+#include "eap/smallest.hpp"
 
 namespace eap {
 
@@ -34,28 +35,7 @@ T kth_except(At at, std::size_t len, std::size_t skip, std::size_t k, std::vecto
              std::vector<T>& tmp) {
     constexpr std::size_t kInsertMaxK = 32;  // small k (SSDO's bandwidth): one pass, no copy
     if (k <= kInsertMaxK) {
-        buf.assign(k, std::numeric_limits<T>::infinity());
-        const auto insert = [&](std::size_t j, T v) {
-            if (j == skip || !(v < buf[k - 1])) return;
-            std::size_t u = k - 1;
-            for (; u > 0 && buf[u - 1] > v; --u) buf[u] = buf[u - 1];
-            buf[u] = v;
-        };
-        // Once the k smallest settle, few values beat the k-th: screen blocks without a
-        // branch per value, inserting only from blocks that hold one.
-        constexpr std::size_t kBlock = 16;
-        std::size_t j = 0;
-        for (; j + kBlock <= len; j += kBlock) {
-            T v[kBlock];
-            bool below = false;
-            for (std::size_t t = 0; t < kBlock; ++t) {
-                v[t] = at(j + t);
-                below |= v[t] < buf[k - 1];
-            }
-            if (below)
-                for (std::size_t t = 0; t < kBlock; ++t) insert(j + t, v[t]);
-        }
-        for (; j < len; ++j) insert(j, at(j));
+        smallest_except(at, len, skip, k, buf);
         return buf[k - 1];
     }
     buf.resize(len + 16);  // kth_smallest's room
