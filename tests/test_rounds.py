@@ -143,6 +143,40 @@ def test_per_round_fallback_equals_shared_distances(dtype: Any, params: Dict[str
         assert_array_equal(a.radius, b.radius)
 
 
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("centres", ["all", "normals"])
+@pytest.mark.parametrize("ssdo_k", [5, 40])
+def test_shared_covers_equal_cover_ranks_per_round(dtype: Any, centres: str, ssdo_k: int) -> None:
+    """The shared matrix's k-hat covers, round by round, against cover_ranks on that round's
+    centres: anomalies near (settled by the nearest centres when they are all the points and
+    SSDO's k is small) and far (counted over whole rows), tied copies, 1 and 2 threads."""
+    rng = np.random.default_rng(ssdo_k)
+    n = 400
+    X = rng.normal(size=(n, 3))
+    y = np.zeros(n, np.int64)
+    y[:40] = 1
+    X[:20] = X[200:220] + 0.01            # near normals
+    X[20:40] *= rng.choice([2.0, 6.0], size=(20, 1))  # far, some very far
+    X[38:40] = X[37]                      # ties
+    X = X.astype(dtype)
+    anomalies = np.flatnonzero(y)
+    bags = [np.arange(n)] + [np.sort(rng.choice(n, 300, replace=False)) for _ in range(3)]
+    offsets = np.cumsum([0] + [b.size for b in bags]).astype(np.int64)
+    flat = np.concatenate(bags).astype(np.int64)
+    is_centre = np.ones(flat.size, bool) if centres == "all" else y[flat] == 0
+    pairwise = (_core.PairwiseDistancesF32 if dtype == np.float32 else _core.PairwiseDistancesF64)(X, 1)
+    for threads in (1, 2):
+        _, cover = pairwise.neighbours(offsets, flat, is_centre.astype(np.uint8), ssdo_k,
+                                       anomalies.astype(np.int64), threads)
+        for r, rows in enumerate(bags):
+            centre_rows = rows[is_centre[offsets[r]:offsets[r + 1]]]
+            position = np.full(n, -1, dtype=np.int64)
+            position[centre_rows] = np.arange(centre_rows.size)
+            expected = _core.cover_ranks(X[centre_rows], X[anomalies], position[anomalies], 1)
+            assert (expected <= ssdo_k).any() and (expected > ssdo_k + 1).any()
+            assert_array_equal(cover[r], expected, err_msg=f"round {r}, {threads} threads")
+
+
 def test_thread_count_does_not_change_bagged_results() -> None:
     X, y, Z = make_data(5, 400, 6, 500, np.float32)
     results = [EAPScorer.authors_code(n_bags=8, random_state=2, n_jobs=n_jobs).fit(X, y)

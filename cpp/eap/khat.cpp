@@ -44,6 +44,7 @@ EAP_ALWAYS_INLINE std::size_t buckets_linear(const T* sorted, std::size_t m, con
     for (; j + 2 * L <= n; j += 2 * L) {
         const V x0 = load<V>(v + j), x1 = load<V>(v + j + L);
         I t0{}, t1{};
+#pragma GCC unroll 4
         for (std::size_t u = 0; u < m; ++u) {
             const V s = splat<V>(sorted[u]);
             t0 += s < x0;
