@@ -308,6 +308,21 @@ def test_walks_of_an_unbalanced_forest_reach_the_counted_leaves():
     assert_array_equal(paths(UNBALANCED, 2).depths(Z, 1), [1.25, 2.25, 3.25, 2.25, 1.25, 3.25])
 
 
+@pytest.mark.parametrize("threshold", [0.1, -0.1, 1 / 3, 0.5, np.nextafter(0.5, 1), 1e300, -1e300,
+                                       float(np.finfo(np.float32).max) * 1.0000001])
+def test_walks_compare_float_features_with_float64_thresholds_exactly(threshold):
+    """The walk keeps thresholds as the largest float not above them: the float features just
+    below, at and above a float64 threshold (representable or not, beyond float's range) go
+    where the float64 comparison sends them."""
+    forest = dict(UNBALANCED, threshold=np.array([threshold, -2.0, -1.0, -2.0, -2.0, -2.0]))
+    t32 = np.float32(np.clip(threshold, -3e38, 3e38))
+    x0 = [np.nextafter(t32, -np.inf), t32, np.nextafter(t32, np.inf), -np.inf, np.inf, 0.0]
+    Z = np.array([[v, 0.0] for v in x0], dtype=np.float32)
+    expected = plain_depths(forest, Z)
+    assert len(set(expected)) == 2  # both sides are reached
+    assert_array_equal(paths(forest, 2).depths(Z, 1), expected)
+
+
 @pytest.mark.parametrize("l", [1, 7, 8, 13, 257, 600])
 def test_walks_equal_a_plain_walk_for_every_row_count(l):
     rng = np.random.default_rng(l)
