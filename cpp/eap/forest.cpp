@@ -1,7 +1,6 @@
 #include "eap/forest.hpp"
 
 #include <algorithm>
-#include <cmath>
 #include <limits>
 #include <stdexcept>
 #include <utility>
@@ -9,17 +8,6 @@
 #include "eap/parallel.hpp"
 
 namespace eap {
-
-namespace {
-
-// The largest float t_f <= t: a float z has z <= t exactly when z <= t_f (t_f is a float below
-// or at t; a float above t_f is above t). Beyond float's range: -inf or the largest float.
-float float_at_most(double t) {
-    const float f = static_cast<float>(t);
-    return static_cast<double>(f) > t ? std::nextafter(f, -std::numeric_limits<float>::infinity()) : f;
-}
-
-}  // namespace
 
 IsolationForestPaths::IsolationForestPaths(std::vector<std::int64_t> root,
                                            std::vector<std::int64_t> left,
@@ -46,7 +34,7 @@ IsolationForestPaths::IsolationForestPaths(std::vector<std::int64_t> root,
             throw std::invalid_argument("forest children must point forward inside the forest");
         if (feature[i] < 0 || static_cast<std::size_t>(feature[i]) >= n_features_)
             throw std::invalid_argument("forest feature index out of range");
-        nodes_[i] = Node{float_at_most(threshold[i]), static_cast<std::int32_t>(feature[i]),
+        nodes_[i] = Node{threshold[i], static_cast<std::int32_t>(feature[i]),
                          {static_cast<std::int32_t>(left[i]), static_cast<std::int32_t>(right[i])}};
     }
     // Heights from the last node back: children come after their parent.
@@ -81,7 +69,8 @@ void IsolationForestPaths::depths(const float* Z, std::size_t l, int n_threads, 
                 for (std::int32_t step = 0; step < depth_[t]; ++step)
                     for (std::size_t u = 0; u < g; ++u) {
                         const Node& node = nodes[at[u]];
-                        const bool right = !(z[u * n_features_ + node.feature] <= node.threshold);
+                        const bool right = !(static_cast<double>(z[u * n_features_ + node.feature]) <=
+                                             node.threshold);
                         at[u] = node.child[right];
                     }
                 for (std::size_t u = 0; u < g; ++u) out[i + u] += leaf_value_[static_cast<std::size_t>(at[u])];

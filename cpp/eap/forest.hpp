@@ -25,12 +25,11 @@ public:
     std::size_t n_features() const { return n_features_; }
 
 private:
-    // A node's fields lie together (16 bytes): a walk steps to child[!(z[feature] <= threshold)]
-    // (NaN goes right, as in scikit-learn), and a leaf's children are itself, so every walk of a
-    // tree can take the tree's full depth in steps without branches. The threshold is the
-    // largest float not above the float64 one: for float features the same decisions.
+    // A node's fields lie together (24 bytes): a walk steps to child[!(z[feature] <= threshold)] (NaN goes
+    // right, as in scikit-learn), and a leaf's children are itself, so every walk of a tree can
+    // take the tree's full depth in steps without branches.
     struct Node {
-        float threshold;
+        double threshold;
         std::int32_t feature;
         std::int32_t child[2];
     };
