@@ -75,19 +75,14 @@ struct Tree {
 class TreeBuilder {
 public:
     TreeBuilder(const float* X, std::size_t n, std::size_t d, std::size_t psi)
-        : X_(X), n_(n), d_(d), psi_(psi), taken_((n + 63) / 64), features_(d), values_(psi),
-          right_rows_(psi), path_length_(psi + 1) {
+        : X_(X), n_(n), d_(d), psi_(psi), taken_((n + 63) / 64), features_(d) {
         while ((std::size_t{1} << max_depth_) < std::max<std::size_t>(psi, 2)) ++max_depth_;
-        for (std::size_t m = 0; m <= psi; ++m) path_length_[m] = average_path_length(m);
     }
 
     Tree build(Rng& rng) {
         draw_sample(rng);
         std::iota(features_.begin(), features_.end(), std::size_t{0});
         Tree tree;
-        for (auto* field : {&tree.left, &tree.right, &tree.feature}) field->reserve(2 * psi_);
-        tree.threshold.reserve(2 * psi_);
-        tree.leaf_value.reserve(2 * psi_);
         grow(tree, rng, 0, psi_, 0);
         for (std::size_t row : sample_) taken_[row / 64] = 0;
         return tree;
@@ -113,24 +108,27 @@ private:
         t.right.push_back(-1);
         t.feature.push_back(0);
         t.threshold.push_back(0.0);
-        t.leaf_value.push_back(depth + path_length_[end - begin]);
+        t.leaf_value.push_back(depth + average_path_length(end - begin));
         if (end - begin < 2 || depth >= max_depth_) return node;
         // Features in random order (Fisher-Yates) until one varies in the node: that one is
         // uniform among the non-constant features. If none varies, the node stays a leaf.
         for (std::size_t k = 0; k < d_; ++k) {
             std::swap(features_[k], features_[k + rng.below(d_ - k)]);
             const std::size_t f = features_[k];
-            float* v = values_.data();
-            for (std::size_t i = begin; i < end; ++i) v[i] = X_[sample_[i] * d_ + f];
-            float lo = v[begin], hi = lo;
+            float lo = X_[sample_[begin] * d_ + f], hi = lo;
             for (std::size_t i = begin + 1; i < end; ++i) {
-                lo = std::min(lo, v[i]);
-                hi = std::max(hi, v[i]);
+                const float v = X_[sample_[i] * d_ + f];
+                lo = std::min(lo, v);
+                hi = std::max(hi, v);
             }
             if (lo == hi) continue;
             double threshold = lo + (static_cast<double>(hi) - lo) * rng.uniform();
             if (threshold >= hi) threshold = lo;  // rounded up to the max: scikit-learn's rule
-            const std::size_t mid = split(begin, end, threshold);
+            const auto first = sample_.begin();
+            const auto mid = static_cast<std::size_t>(
+                std::partition(first + begin, first + end,
+                               [&](std::size_t row) { return X_[row * d_ + f] <= threshold; }) -
+                first);
             t.feature[node] = static_cast<std::int64_t>(f);
             t.threshold[node] = threshold;
             const std::int64_t left = grow(t, rng, begin, mid, depth + 1);
@@ -142,32 +140,11 @@ private:
         return node;
     }
 
-    // Rows of [begin, end) with value <= threshold first, the others after; returns where they
-    // start. Branch-free (which side a row takes is a coin flip); the order within a side does
-    // not matter to the tree, which depends on each node's set of rows only.
-    std::size_t split(std::size_t begin, std::size_t end, double threshold) {
-        std::size_t left = begin, right = 0;
-        for (std::size_t i = begin; i < end; ++i) {
-            const std::size_t row = sample_[i];
-            const bool goes_left = values_[i] <= threshold;
-            sample_[left] = row;
-            right_rows_[right] = row;
-            left += goes_left;
-            right += !goes_left;
-        }
-        std::copy(right_rows_.begin(), right_rows_.begin() + static_cast<std::ptrdiff_t>(right),
-                  sample_.begin() + static_cast<std::ptrdiff_t>(left));
-        return left;
-    }
-
     const float* X_;
     std::size_t n_, d_, psi_;
     int max_depth_ = 0;  // ceil(log2(max(psi, 2))) edges, as scikit-learn limits it
     std::vector<std::uint64_t> taken_;  // bitset over X's rows, all clear between trees
     std::vector<std::size_t> sample_, features_;
-    std::vector<float> values_;            // the split feature of the node's rows, by position
-    std::vector<std::size_t> right_rows_;  // split's rows going right
-    std::vector<double> path_length_;      // average_path_length(m), m <= psi
 };
 
 }  // namespace
