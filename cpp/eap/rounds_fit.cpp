@@ -2,7 +2,6 @@
 
 #include <algorithm>
 #include <cmath>
-#include <limits>
 #include <memory>
 #include <stdexcept>
 #include <utility>
@@ -149,23 +148,23 @@ void PairwiseDistances<T>::neighbours(const Rounds& rounds, const std::uint8_t* 
             in_rounds[static_cast<std::size_t>(rounds.rows[rounds.start(r) + q])].emplace_back(
                 static_cast<std::uint32_t>(r), static_cast<std::uint32_t>(q));
     // When a round's centres are all its points and SSDO's k is small, the bandwidth's selection
-    // leaves the K = k nearest other centres sorted, and they settle every anomaly nearer than
-    // the K-th (cover_from_row in khat.cpp argues it). The anomalies left in any of the point's
-    // rounds are counted together: one sort and one bucket pass serve all those rounds.
+    // leaves the k nearest other centres sorted, and they settle most anomalies (settle_nearest
+    // in khat.hpp). The anomalies left in any of the point's rounds are counted together: one
+    // sort and one bucket pass serve all those rounds.
     struct Scratch {
         std::vector<T> buf, tmp, to_anomaly;
         CoverBuckets<T> buckets;
         std::vector<std::uint32_t> bucket_of;
-        std::vector<std::int64_t> counts, best, sub_index, sub_best;
-        std::vector<std::uint8_t> needed;
-        std::vector<std::size_t> subset;
+        std::vector<std::int64_t> counts, best;
+        std::vector<std::uint8_t> flagged;
         std::vector<std::pair<std::uint32_t, std::uint32_t>> counted;  // (round, position)
     };
     parallel_for(
         static_cast<std::ptrdiff_t>(n_), n_threads,
         [&] {
             Scratch s;
-            s.needed.resize(m);
+            s.to_anomaly.resize(m);
+            s.flagged.resize(m);
             s.bucket_of.resize(n_);
             s.best.resize(R * m);
             for (std::size_t r = 0; r < R; ++r)
@@ -176,6 +175,8 @@ void PairwiseDistances<T>::neighbours(const Rounds& rounds, const std::uint8_t* 
         [&](Scratch& s, std::ptrdiff_t item) {
             const auto p = static_cast<std::size_t>(item);
             const T* dt = row(p);
+            for (std::size_t a = 0; a < m; ++a)
+                s.to_anomaly[a] = dt[static_cast<std::size_t>(anomalies[a])];
             s.counted.clear();
             for (const auto& [r, q] : in_rounds[p]) {
                 const auto& points = members.points[r];
@@ -186,48 +187,21 @@ void PairwiseDistances<T>::neighbours(const Rounds& rounds, const std::uint8_t* 
                 const std::int64_t c = members.centre_of[r][q];
                 if (m == 0 || c < 0) continue;
                 const bool nearest = k_r <= kInsertMaxK && members.centres[r].size() == n_r;
-                const std::int64_t* own = anomaly_index.data() + r * m;
-                std::int64_t* best = s.best.data() + r * m;
-                bool left = false;
-                for (std::size_t a = 0; a < m; ++a) {
-                    const T v = dt[static_cast<std::size_t>(anomalies[a])];
-                    if (nearest && own[a] != c && v < kth) {  // c_i(a) <= k_r - 1 <= n_r - 2
-                        const auto below = std::upper_bound(s.buf.begin(), s.buf.begin() + k_r, v) -
-                                           s.buf.begin();
-                        best[a] = std::min<std::int64_t>(best[a], below + 1);
-                    } else if (!nearest || best[a] > static_cast<std::int64_t>(k_r) + 1) {
-                        s.needed[a] = 1;  // (its own ball: update_best leaves it out)
-                        left = true;
-                    }
-                }
-                if (left) s.counted.emplace_back(r, q);
+                if (settle_nearest(s.buf.data(), nearest ? k_r : 0, s.to_anomaly.data(), m,
+                                   static_cast<std::size_t>(c), anomaly_index.data() + r * m,
+                                   s.best.data() + r * m, s.flagged.data()))
+                    s.counted.emplace_back(r, q);
             }
             if (s.counted.empty()) return;
-            s.subset.clear();
-            s.to_anomaly.clear();
-            for (std::size_t a = 0; a < m; ++a)
-                if (s.needed[a]) {
-                    s.needed[a] = 0;
-                    s.subset.push_back(a);
-                    s.to_anomaly.push_back(dt[static_cast<std::size_t>(anomalies[a])]);
-                }
-            const std::size_t h = s.subset.size();
-            s.buckets.sort(s.to_anomaly.data(), h);
+            s.buckets.sort_flagged(s.to_anomaly.data(), s.flagged.data(), m);
             s.buckets.buckets(dt, n_, s.bucket_of.data());
-            s.sub_index.resize(h);
-            s.sub_best.resize(h);
             for (const auto& [r, q] : s.counted) {
                 const auto& centres = members.centres[r];
-                const std::int64_t c = members.centre_of[r][q];
                 bucket_counts(s.bucket_of.data(), centres, s.buckets.n_buckets(), s.counts);
                 --s.counts[s.bucket_of[p]];  // the centre itself
-                for (std::size_t t = 0; t < h; ++t) {
-                    s.sub_index[t] = anomaly_index[r * m + s.subset[t]];
-                    s.sub_best[t] = s.best[r * m + s.subset[t]];
-                }
-                s.buckets.update_best(s.counts.data(), centres.size(), static_cast<std::size_t>(c),
-                                      s.sub_index.data(), s.sub_best.data());
-                for (std::size_t t = 0; t < h; ++t) s.best[r * m + s.subset[t]] = s.sub_best[t];
+                s.buckets.update_best(s.counts.data(), centres.size(),
+                                      static_cast<std::size_t>(members.centre_of[r][q]),
+                                      anomaly_index.data() + r * m, s.best.data() + r * m);
             }
         },
         [&](Scratch& s) {
