@@ -246,7 +246,8 @@ C_BIG = RNG.normal(size=(2400, 16))
 
 
 def test_gil_released_knn_radii() -> None:
-    assert_gil_released(lambda: knn_radii(C_BIG, 800, n_jobs=1), "knn_radii")
+    C = np.random.default_rng(12).normal(size=(4800, 16))  # large k: the whole-row selection
+    assert_gil_released(lambda: knn_radii(C, 1600, n_jobs=1), "knn_radii")
 
 
 def test_gil_released_rarity_scores() -> None:
