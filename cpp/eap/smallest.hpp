@@ -2,6 +2,7 @@
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
 #include <limits>
 #include <vector>
 
@@ -18,19 +19,23 @@ void smallest_except(At at, std::size_t len, std::size_t skip, std::size_t k, st
         for (; u > 0 && buf[u - 1] > v; --u) buf[u] = buf[u - 1];
         buf[u] = v;
     };
-    // Once the k smallest settle, few values beat the k-th: screen blocks without a branch per
-    // value, inserting only from blocks that hold one.
+    // Once the k smallest settle, few values beat the k-th: a block's values are screened
+    // without a branch per value, and only those below the k-th at the block's start are
+    // inserted (each tested again: the k-th falls as they go in).
     constexpr std::size_t kBlock = 16;
     std::size_t j = 0;
     for (; j + kBlock <= len; j += kBlock) {
         T v[kBlock];
-        bool below = false;
+        const T kth = buf[k - 1];
+        std::uint32_t below = 0;
         for (std::size_t t = 0; t < kBlock; ++t) {
             v[t] = at(j + t);
-            below |= v[t] < buf[k - 1];
+            below |= static_cast<std::uint32_t>(v[t] < kth) << t;
         }
-        if (below)
-            for (std::size_t t = 0; t < kBlock; ++t) insert(j + t, v[t]);
+        for (; below != 0; below &= below - 1) {
+            const auto t = static_cast<std::size_t>(__builtin_ctz(below));
+            insert(j + t, v[t]);
+        }
     }
     for (; j < len; ++j) insert(j, at(j));
 }
