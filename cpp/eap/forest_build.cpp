@@ -124,11 +124,15 @@ private:
             if (lo == hi) continue;
             double threshold = lo + (static_cast<double>(hi) - lo) * rng.uniform();
             if (threshold >= hi) threshold = lo;  // rounded up to the max: scikit-learn's rule
-            const auto first = sample_.begin();
-            const auto mid = static_cast<std::size_t>(
-                std::partition(first + begin, first + end,
-                               [&](std::size_t row) { return X_[row * d_ + f] <= threshold; }) -
-                first);
+            // Lomuto without a branch per row (which side a row goes is a coin toss): the
+            // rows [begin, mid) go left. The order within a side changes nothing in the tree.
+            std::size_t mid = begin;
+            for (std::size_t i = begin; i < end; ++i) {
+                const std::size_t row = sample_[i];
+                sample_[i] = sample_[mid];
+                sample_[mid] = row;
+                mid += static_cast<std::size_t>(X_[row * d_ + f] <= threshold);
+            }
             t.feature[node] = static_cast<std::int64_t>(f);
             t.threshold[node] = threshold;
             const std::int64_t left = grow(t, rng, begin, mid, depth + 1);
