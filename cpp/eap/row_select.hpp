@@ -51,7 +51,8 @@ public:
             below = below_;
         }
         // One vectorised pass over the gathered set: the indices of its values in [lo, hi],
-        // then their positions (a scalar loop here cost 10-17 % of a large-k knn_radii).
+        // then their positions (a scalar loop here cost 10-17 % of a large-k knn_radii). The
+        // values the pass copies to band_vals_ are not needed, only their indices.
         band_vals_.resize(m_ + 16);
         band_at_.resize(m_ + 16);
         std::size_t count = 0;
