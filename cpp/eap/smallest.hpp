@@ -1,6 +1,7 @@
 // The k smallest of a row of values, sorted, for small k: one pass, no copy of the row.
 #pragma once
 
+#include <algorithm>
 #include <cstddef>
 #include <cstdint>
 #include <limits>
@@ -13,11 +14,14 @@ namespace eap {
 template <class T, class At>
 void smallest_except(At at, std::size_t len, std::size_t skip, std::size_t k, std::vector<T>& buf) {
     buf.assign(k, std::numeric_limits<T>::infinity());
+    // v goes in after the values not above it, without a branch on where: from the top down,
+    // buf[u] = min(buf[u], max(v, buf[u - 1])) keeps the values below v, puts v at the first
+    // place whose value exceeds it, and shifts the rest up by one.
+    T* b = buf.data();
     const auto insert = [&](std::size_t j, T v) {
-        if (j == skip || !(v < buf[k - 1])) return;
-        std::size_t u = k - 1;
-        for (; u > 0 && buf[u - 1] > v; --u) buf[u] = buf[u - 1];
-        buf[u] = v;
+        if (j == skip || !(v < b[k - 1])) return;
+        for (std::size_t u = k - 1; u > 0; --u) b[u] = std::min(b[u], std::max(v, b[u - 1]));
+        b[0] = std::min(b[0], v);
     };
     // Once the k smallest settle, few values beat the k-th: a block's values are screened
     // without a branch per value, and only those below the k-th at the block's start are
@@ -26,7 +30,7 @@ void smallest_except(At at, std::size_t len, std::size_t skip, std::size_t k, st
     std::size_t j = 0;
     for (; j + kBlock <= len; j += kBlock) {
         T v[kBlock];
-        const T kth = buf[k - 1];
+        const T kth = b[k - 1];
         std::uint32_t below = 0;
         for (std::size_t t = 0; t < kBlock; ++t) {
             v[t] = at(j + t);
