@@ -15,7 +15,7 @@ import pytest
 from numpy.testing import assert_allclose, assert_array_equal
 
 from eap_anomaly import _core
-from eap_anomaly.prior import PRIORS, IsolationPrior, average_path_length
+from eap_anomaly.prior import PRIORS, IsolationPrior, average_path_length, native_seed
 
 FIELDS = ("root", "left", "right", "feature", "threshold", "leaf_value")
 
@@ -191,6 +191,42 @@ def test_random_state_gives_one_deterministic_seed():
     assert_array_equal(a.raw_scores(X, 1), b.raw_scores(X, 2))
     restored = pickle.loads(pickle.dumps(a))
     assert_array_equal(restored.raw_scores(X, 1), a.raw_scores(X, 1))
+
+
+def sklearn_seed(random_state):
+    from sklearn.utils import check_random_state
+    return int(check_random_state(random_state).randint(0, 2**64, dtype=np.uint64))
+
+
+@pytest.mark.parametrize("seed", [0, 1, 5, 2**31 - 1, 2**32 - 1, np.int64(77), np.uint32(9), True])
+def test_native_seed_is_the_first_draw_of_the_seeded_random_state(seed):
+    assert native_seed(seed) == sklearn_seed(seed)
+    assert native_seed(seed) == native_seed(seed)  # the reused generator is reseeded
+
+
+def test_native_seed_of_a_random_state_or_none_draws_from_it():
+    a, b = np.random.RandomState(8), np.random.RandomState(8)
+    assert [native_seed(a) for _ in range(3)] == [sklearn_seed(b) for _ in range(3)]
+    np.random.seed(3)
+    first = native_seed(None)
+    np.random.seed(3)
+    assert first == sklearn_seed(None)
+
+
+@pytest.mark.parametrize("seed", [-1, 2**32, 1.5, "0"])
+def test_native_seed_refuses_what_check_random_state_refuses(seed):
+    with pytest.raises(ValueError):
+        sklearn_seed(seed)
+    with pytest.raises(ValueError):
+        native_seed(seed)
+
+
+def test_native_seed_from_threads_at_once():
+    from concurrent.futures import ThreadPoolExecutor
+    seeds = list(range(400))
+    with ThreadPoolExecutor(4) as pool:
+        got = list(pool.map(native_seed, seeds))
+    assert got == [sklearn_seed(s) for s in seeds]
 
 
 # ---- edge cases through IsolationPrior ---------------------------------------------------
