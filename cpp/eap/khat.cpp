@@ -105,8 +105,7 @@ template <class T>
 void cover_from_row(std::size_t i, const T* row, std::size_t n, const T* to_anomaly,
                     std::size_t m, const std::int64_t* anomaly_index, CoverScratch<T>& s,
                     std::int64_t* best) {
-    constexpr std::size_t kNearest = 32;
-    const std::size_t K = std::min(kNearest, n - 1);
+    const std::size_t K = std::min(kSmallestMaxK, n - 1);
     smallest_except([row](std::size_t j) { return row[j]; }, n, i, K, s.nearest);
     s.flagged.resize(m);
     if (!settle_nearest(s.nearest.data(), K, to_anomaly, m, i, anomaly_index, best, s.flagged.data()))

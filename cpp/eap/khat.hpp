@@ -86,8 +86,8 @@ struct CoverScratch {
 // One centre i's part of cover_ranks: best[a] = min(best[a], c_i(a) + 1) where that is a cover,
 // from the squared distances row[j] of c_i to each of the n centres and to_anomaly[a] to each of
 // the m anomalies. Distances must come from one kernel (an anomaly that is a centre then gets
-// bit-identical distances either way, so ties resolve consistently). The 32 nearest other
-// centres settle most anomalies (settle_nearest); best must hold what this caller found so far.
+// bit-identical distances either way, so ties resolve consistently). The kSmallestMaxK nearest
+// other centres settle most anomalies (settle_nearest); best must hold what this caller found so far.
 template <class T>
 void cover_from_row(std::size_t i, const T* row, std::size_t n, const T* to_anomaly,
                     std::size_t m, const std::int64_t* anomaly_index, CoverScratch<T>& s,

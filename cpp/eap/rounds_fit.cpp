@@ -27,16 +27,13 @@ std::vector<std::pair<std::size_t, std::size_t>> round_items(const Rounds& round
     return items;
 }
 
-// Up to this k, kth_except keeps the k smallest, sorted (SSDO's bandwidth: one pass, no copy).
-constexpr std::size_t kInsertMaxK = 32;
-
 // k-th smallest (1 <= k <= len - 1) of at(j) over j in [0, len), j != skip (< len): the value
-// knn_radii selects from the same distances. For k <= kInsertMaxK, buf then holds the k smallest
+// knn_radii selects from the same distances. For k <= kSmallestMaxK, buf then holds the k smallest
 // in increasing order.
 template <class T, class At>
 T kth_except(At at, std::size_t len, std::size_t skip, std::size_t k, std::vector<T>& buf,
              std::vector<T>& tmp) {
-    if (k <= kInsertMaxK) {
+    if (k <= kSmallestMaxK) {
         smallest_except(at, len, skip, k, buf);
         return buf[k - 1];
     }
@@ -186,7 +183,7 @@ void PairwiseDistances<T>::neighbours(const Rounds& rounds, const std::uint8_t* 
                 delta[rounds.start(r) + q] = std::sqrt(static_cast<double>(kth));
                 const std::int64_t c = members.centre_of[r][q];
                 if (m == 0 || c < 0) continue;
-                const bool nearest = k_r <= kInsertMaxK && members.centres[r].size() == n_r;
+                const bool nearest = k_r <= kSmallestMaxK && members.centres[r].size() == n_r;
                 if (settle_nearest(s.buf.data(), nearest ? k_r : 0, s.to_anomaly.data(), m,
                                    static_cast<std::size_t>(c), anomaly_index.data() + r * m,
                                    s.best.data() + r * m, s.flagged.data()))

@@ -43,12 +43,10 @@ public:
     // Positions of the values in [lo, hi] go to out; returns how many values are below lo.
     // After kth(x, ...), from the gathered set when the bracket covers [lo, hi].
     std::size_t band(const T* x, std::size_t len, T lo, T hi, std::vector<std::uint32_t>& out) {
-        std::size_t below = below_;
         if (!(lo_ <= lo && hi <= hi_)) {
             lo_ = lo;
             hi_ = hi;
             gather(x, len);
-            below = below_;
         }
         // One vectorised pass over the gathered set: the indices of its values in [lo, hi],
         // then their positions (a scalar loop here cost 10-17 % of a large-k knn_radii). The
@@ -56,7 +54,8 @@ public:
         band_vals_.resize(m_ + 16);
         band_at_.resize(m_ + 16);
         std::size_t count = 0;
-        below += gather_between(vals_.data(), m_, lo, hi, band_vals_.data(), band_at_.data(), &count);
+        const std::size_t below =
+            below_ + gather_between(vals_.data(), m_, lo, hi, band_vals_.data(), band_at_.data(), &count);
         out.resize(count);
         for (std::size_t t = 0; t < count; ++t) out[t] = pos_[band_at_[t]];
         return below;

@@ -9,8 +9,12 @@
 
 namespace eap {
 
+// Up to this k, smallest_except's one pass beats copying the row and selecting in it
+// (SSDO's bandwidth, k-hat's nearest centres).
+constexpr std::size_t kSmallestMaxK = 32;
+
 // buf = the k smallest of at(j) over j in [0, len), j != skip, in increasing order (+inf where
-// fewer than k values exist); ties are kept with multiplicity. For k up to a few dozen.
+// fewer than k values exist); ties are kept with multiplicity. For k up to kSmallestMaxK.
 template <class T, class At>
 void smallest_except(At at, std::size_t len, std::size_t skip, std::size_t k, std::vector<T>& buf) {
     buf.assign(k, std::numeric_limits<T>::infinity());
