@@ -331,6 +331,23 @@ py::array_t<double> forest_depths(const eap::IsolationForestPaths& forest, const
     return out;
 }
 
+py::array_t<double> forests_depths(const std::vector<const eap::IsolationForestPaths*>& forests,
+                                   const Array<float>& Z, int n_threads) {
+    if (forests.empty()) throw py::value_error("forests must not be empty");
+    for (const eap::IsolationForestPaths* forest : forests)
+        if (!forest || forest->n_features() != forests[0]->n_features())
+            throw py::value_error("forests must all take the same number of features");
+    const std::size_t l = rows_of(Z, "Z", forests[0]->n_features());
+    py::array_t<double> out({static_cast<py::ssize_t>(forests.size()), static_cast<py::ssize_t>(l)});
+    const float* z = Z.data();
+    double* o = out.mutable_data();
+    {
+        py::gil_scoped_release release;
+        eap::depths_of_forests(forests, z, l, n_threads, o);
+    }
+    return out;
+}
+
 template <class T>
 py::array_t<T> to_array(const std::vector<T>& v) {
     return py::array_t<T>(static_cast<py::ssize_t>(v.size()), v.data());
@@ -352,6 +369,37 @@ py::tuple build_isolation_forest(const Array<float>& X, std::int64_t n_estimator
     return py::make_tuple(to_array(nodes.root), to_array(nodes.left), to_array(nodes.right),
                           to_array(nodes.feature), to_array(nodes.threshold),
                           to_array(nodes.leaf_value));
+}
+
+// Per round: (node arrays as build_isolation_forest returns them, their walker, the depths of
+// the round's rows).
+py::list build_forest_rounds(const Array<float>& X, const Array<std::int64_t>& offsets,
+                             const Array<std::int64_t>& rows, const Array<std::uint64_t>& seeds,
+                             std::int64_t n_estimators, std::int64_t max_samples, int n_threads) {
+    const std::size_t n = rows_of(X, "X", 0), d = static_cast<std::size_t>(X.shape(1));
+    const eap::Rounds rounds = rounds_of(offsets, rows, n);
+    if (seeds.ndim() != 1 || static_cast<std::size_t>(seeds.shape(0)) != rounds.count)
+        throw py::value_error("seeds must hold one seed per round");
+    if (n_estimators < 1) throw py::value_error("n_estimators must be at least 1");
+    if (max_samples < 1) throw py::value_error("max_samples must be at least 1");
+    const float* x = X.data();
+    const std::uint64_t* s = seeds.data();
+    std::vector<eap::ForestRound> built;
+    {
+        py::gil_scoped_release release;
+        built = eap::build_forest_rounds(x, n, d, rounds, s, static_cast<std::size_t>(n_estimators),
+                                         static_cast<std::size_t>(max_samples), n_threads);
+    }
+    py::list out;
+    for (eap::ForestRound& round : built) {
+        const eap::ForestNodes& nodes = round.nodes;
+        out.append(py::make_tuple(
+            py::make_tuple(to_array(nodes.root), to_array(nodes.left), to_array(nodes.right),
+                           to_array(nodes.feature), to_array(nodes.threshold),
+                           to_array(nodes.leaf_value)),
+            py::cast(std::move(round.paths)), to_array(round.depths)));
+    }
+    return out;
 }
 
 template <class T>
@@ -404,6 +452,16 @@ PYBIND11_MODULE(_core, m) {
           "Node arrays (root, left, right, feature, threshold, leaf_value) of an Isolation "
           "Forest built on the float32 rows of X, a pure function of (X, n_estimators, "
           "max_samples, seed).");
+    m.def("forests_depths", &forests_depths, py::arg("forests"), py::arg("Z").noconvert(),
+          py::arg("n_threads"),
+          "(forests, rows of Z): each forest's depths of the float32 rows of Z, as its depths "
+          "method gives them, all forests in one parallel region.");
+    m.def("build_forest_rounds", &build_forest_rounds, py::arg("X").noconvert(),
+          py::arg("offsets").noconvert(), py::arg("rows").noconvert(), py::arg("seeds").noconvert(),
+          py::arg("n_estimators"), py::arg("max_samples"), py::arg("n_threads"),
+          "Per bagging round (rows[offsets[r]:offsets[r + 1]] of X, seeds[r]): the node arrays "
+          "build_isolation_forest returns for those rows with min(max_samples, rows) samples, "
+          "their IsolationForestPaths, and the depths of those rows; rounds in parallel.");
     m.def("has_openmp", &has_openmp, "Whether the core was built with OpenMP.");
     // Private hooks for tests and benchmarks.
     m.def("_exp2_negative", &exp2_negative<float>, py::arg("x").noconvert(),

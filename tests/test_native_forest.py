@@ -15,7 +15,8 @@ import pytest
 from numpy.testing import assert_allclose, assert_array_equal
 
 from eap_anomaly import _core
-from eap_anomaly.prior import PRIORS, IsolationPrior, average_path_length, native_seed
+from eap_anomaly.prior import (PRIORS, IsolationPrior, average_path_length, fit_native_rounds,
+                               native_seed, raw_scores_of_rounds)
 
 FIELDS = ("root", "left", "right", "feature", "threshold", "leaf_value")
 
@@ -395,3 +396,147 @@ def test_malformed_forests_are_refused(change, message):
 def test_a_forest_wider_than_int32_is_refused():
     with pytest.raises(ValueError, match="too many"):
         paths(UNBALANCED, 2**31)
+
+
+# ---- every bagging round's forest in one call ---------------------------------------------
+
+def rounds_layout(sizes, n, seed=0):
+    """(offsets, rows, list of each round's rows) of rounds of the given sizes over n points."""
+    rng = np.random.default_rng(seed)
+    rounds = [np.sort(rng.choice(n, size, replace=False)).astype(np.int64) for size in sizes]
+    offsets = np.zeros(len(rounds) + 1, dtype=np.int64)
+    offsets[1:] = np.cumsum(sizes)
+    return offsets, np.concatenate(rounds), rounds
+
+
+SIZES = (2, 3, 255, 256, 257, 600)
+SEEDS = np.array([0, 1, 2**63 + 5, 2**64 - 1, 17, 99], dtype=np.uint64)
+
+
+@pytest.mark.parametrize("n_threads", [1, 3])
+def test_forest_rounds_equal_one_forest_per_round(n_threads):
+    """Each round's nodes are build_isolation_forest's on a copy of its rows (min(256, rows)
+    samples per tree), its walker is theirs, and its depths are those rows' depths."""
+    X = np.random.default_rng(3).normal(size=(700, 4)).astype(np.float32)
+    X[10] = X[11]  # duplicates
+    offsets, rows, rounds = rounds_layout(SIZES, 700)
+    built = _core.build_forest_rounds(X, offsets, rows, SEEDS, 20, 256, n_threads)
+    assert len(built) == len(rounds)
+    for (nodes, walker, depths), r, seed in zip(built, rounds, SEEDS):
+        Xr = np.ascontiguousarray(X[r])
+        expected = _core.build_isolation_forest(Xr, 20, min(256, r.size), int(seed), 1)
+        for got, want in zip(nodes, expected):
+            assert_array_equal(got, want)
+        assert_array_equal(depths, paths(dict(zip(FIELDS, expected)), 4).depths(Xr, 1))
+        assert_array_equal(walker.depths(Xr, 2), depths)
+
+
+def test_forests_depths_equal_each_forest_depths():
+    rng = np.random.default_rng(4)
+    X = rng.normal(size=(400, 3)).astype(np.float32)
+    offsets, rows, rounds = rounds_layout((50, 300, 400), 400)
+    walkers = [w for _, w, _ in _core.build_forest_rounds(X, offsets, rows, SEEDS[:3], 15, 256, 1)]
+    for l in (1, 17, 1000):
+        Z = (rng.normal(size=(l, 3)) * 2).astype(np.float32)
+        for threads in (1, 2, 5):
+            got = _core.forests_depths(walkers, Z, threads)
+            assert got.shape == (3, l)
+            for walker, row in zip(walkers, got):
+                assert_array_equal(row, walker.depths(Z, 1))
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("factor", [1.0, 2.0**100, 2.0**-40], ids=["plain", "huge", "tiny"])
+def test_native_rounds_equal_fitting_each_round(dtype, factor):
+    """fit_native_rounds gives each round IsolationPrior.fit's prior (every field) and raw
+    scores, bit for bit, whatever the thread count; rescaled data included (magnitudes in
+    [factor, 1.5 factor), so that every round needs the same rescaling)."""
+    if dtype == np.float32 and factor > 2.0**64:
+        factor = 2.0**40
+    rng = np.random.default_rng(5)
+    X = rng.normal(size=(700, 3))
+    if factor != 1.0:
+        X = np.sign(X) * factor * (1.0 + 0.5 * rng.random((700, 3)))
+    X = X.astype(dtype)
+    offsets, rows, rounds = rounds_layout(SIZES, 700, seed=1)
+    states = [3, np.int64(8), 2**31 - 1, 0, 12, np.random.RandomState(4)]
+    for threads in (1, 2):
+        fitted = fit_native_rounds(X, offsets, rows, [s if not isinstance(s, np.random.RandomState)
+                                                      else np.random.RandomState(4) for s in states],
+                                   30, threads)
+        assert fitted is not None
+        for (got, raw), r, state in zip(fitted, rounds, states):
+            state = np.random.RandomState(4) if isinstance(state, np.random.RandomState) else state
+            want = IsolationPrior.fit(X[r], 30, state, 1, "native")
+            assert (got.scale == 1.0) == (factor == 1.0)
+            for name in (*FIELDS, "n_features", "denominator", "scale"):
+                assert_array_equal(getattr(got, name), getattr(want, name))
+            assert_array_equal(raw, want.raw_scores(X[r], 1))
+            Z = X[::7] * dtype(0.5)
+            assert_array_equal(got.raw_scores(Z, 2), want.raw_scores(Z, 1))
+            assert_array_equal(pickle.loads(pickle.dumps(got)).raw_scores(Z, 1), want.raw_scores(Z, 1))
+
+
+def test_native_rounds_of_differently_rescaled_rounds_are_left_to_the_caller():
+    """Rounds whose rows need different float32 rescalings cannot share one float32 copy."""
+    X = np.random.default_rng(6).normal(size=(40, 2))
+    X[0] *= 2.0**60  # only the first round holds it
+    offsets = np.array([0, 20, 40], dtype=np.int64)
+    rows = np.concatenate([np.arange(20), np.arange(20, 40)]).astype(np.int64)
+    assert fit_native_rounds(X, offsets, rows, [1, 2], 10, 1) is None
+
+
+def test_raw_scores_of_rounds_equal_each_prior():
+    """One walk for priors sharing a rescaling (native and scikit-learn trees alike), one call
+    per prior otherwise; the same bits either way."""
+    rng = np.random.default_rng(7)
+    X = rng.normal(size=(300, 4))
+    priors = [IsolationPrior.fit(X[:150], 20, 1, 1, "native"), IsolationPrior.fit(X, 20, 2, 1, "sklearn"),
+              IsolationPrior.fit(X[100:], 20, 3, 1, "native")]
+    rescaled = IsolationPrior.fit(X * 2.0**200, 20, 4, 1, "native")
+    assert rescaled.scale != priors[0].scale
+    Z = rng.normal(size=(33, 4)) * 3
+    for group in (priors, priors[:1], priors + [rescaled]):
+        got = raw_scores_of_rounds(group, Z, 2)
+        assert len(got) == len(group)
+        for raw, prior in zip(got, group):
+            assert_array_equal(raw, prior.raw_scores(Z, 1))
+
+
+def forest_rounds_call(**change):
+    X = np.zeros((6, 2), dtype=np.float32)
+    X[:, 0] = np.arange(6)
+    args = dict(X=X, offsets=np.array([0, 3, 6], dtype=np.int64),
+                rows=np.array([0, 1, 2, 3, 4, 5], dtype=np.int64),
+                seeds=np.array([1, 2], dtype=np.uint64), n_estimators=5, max_samples=256, n_threads=1)
+    args.update(change)
+    return _core.build_forest_rounds(**args)
+
+
+@pytest.mark.parametrize("change, message", [
+    (dict(seeds=np.array([1], dtype=np.uint64)), "one seed per round"),
+    (dict(offsets=np.array([0, 3, 5], dtype=np.int64)), "from 0 to len"),
+    (dict(offsets=np.array([0, 1, 6], dtype=np.int64)), "2 rows"),
+    (dict(rows=np.array([0, 1, 2, 3, 4, 6], dtype=np.int64)), "increasing training-point"),
+    (dict(rows=np.array([0, 2, 1, 3, 4, 5], dtype=np.int64)), "increasing training-point"),
+    (dict(n_estimators=0), "n_estimators"),
+    (dict(max_samples=0), "max_samples"),
+    (dict(X=np.array([[0, 1], [np.nan, 2], [1, 1], [2, 2], [3, 3], [4, 4]], dtype=np.float32)), "finite"),
+])
+def test_forest_rounds_refuse_bad_input(change, message):
+    assert len(forest_rounds_call()) == 2
+    with pytest.raises(ValueError, match=message):
+        forest_rounds_call(**change)
+
+
+def test_forests_depths_refuse_bad_input():
+    (_, walker, _), (_, other, _) = forest_rounds_call()
+    narrow = paths(UNBALANCED, 3)
+    with pytest.raises(ValueError, match="empty"):
+        _core.forests_depths([], np.zeros((2, 2), dtype=np.float32), 1)
+    with pytest.raises(ValueError, match="same number of features"):
+        _core.forests_depths([walker, narrow], np.zeros((2, 2), dtype=np.float32), 1)
+    with pytest.raises(ValueError, match="columns"):
+        _core.forests_depths([walker, other], np.zeros((2, 3), dtype=np.float32), 1)
+    with pytest.raises(TypeError):
+        _core.forests_depths([walker], np.zeros((2, 2)), 1)

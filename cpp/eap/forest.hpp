@@ -22,9 +22,17 @@ public:
     // depths[i] = sum over trees (in order) of the leaf value reached by row i of Z (l x d).
     void depths(const float* Z, std::size_t l, int n_threads, double* out) const;
 
+    // The same for rows [i0, i1) of Z only, on the calling thread.
+    void depths_of_rows(const float* Z, std::size_t i0, std::size_t i1, double* out) const;
+
     std::size_t n_features() const { return n_features_; }
 
+    // Rows per parallel item of a walk of l rows with n_threads threads.
+    static std::size_t rows_per_item(std::size_t l, int n_threads);
+
 private:
+    // Rows walked side by side (8 rows: 1.15 us per row for 100 trees, 16: 1.0, 32: 1.0, 4: 2.4).
+    static constexpr std::size_t kGroup = 16;
     // A node's fields lie together (24 bytes): a walk steps to child[!(z[feature] <= threshold)] (NaN goes
     // right, as in scikit-learn), and a leaf's children are itself, so every walk of a tree can
     // take the tree's full depth in steps without branches.
@@ -38,5 +46,10 @@ private:
     std::vector<double> leaf_value_;
     std::size_t n_features_;
 };
+
+// out[f * l + i] = forests[f]->depths of row i of Z (l x d), every forest's rows in one parallel
+// region (bagging rounds scored together); each value as IsolationForestPaths::depths gives it.
+void depths_of_forests(const std::vector<const IsolationForestPaths*>& forests, const float* Z,
+                       std::size_t l, int n_threads, double* out);
 
 }  // namespace eap

@@ -5,7 +5,11 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <vector>
+
+#include "eap/forest.hpp"
+#include "eap/rounds.hpp"
 
 namespace eap {
 
@@ -24,5 +28,21 @@ struct ForestNodes {
 ForestNodes build_isolation_forest(const float* X, std::size_t n, std::size_t d,
                                    std::size_t n_estimators, std::size_t max_samples,
                                    std::uint64_t seed, int n_threads);
+
+// One bagging round's forest: its nodes, their walker, and the depths of the round's rows.
+struct ForestRound {
+    ForestNodes nodes;
+    std::unique_ptr<IsolationForestPaths> paths;
+    std::vector<double> depths;
+};
+
+// Every round's forest, each as build_isolation_forest builds it on a copy of the round's rows
+// of X (n x d, finite float32) with seeds[r] and min(max_samples, rows) samples per tree, then
+// the depths of those rows. Rounds run side by side, one thread each: no Python between them,
+// and the result does not depend on n_threads.
+std::vector<ForestRound> build_forest_rounds(const float* X, std::size_t n, std::size_t d,
+                                             const Rounds& rounds, const std::uint64_t* seeds,
+                                             std::size_t n_estimators, std::size_t max_samples,
+                                             int n_threads);
 
 }  // namespace eap

@@ -158,8 +158,12 @@ def safe_scale(*arrays: np.ndarray, dtype: Optional[np.dtype] = None) -> float:
     ``dtype`` (default: the data's) are exact enough (1.0 almost always). Distances and
     Isolation Forest splits scale exactly with it."""
     dtype = np.dtype(dtype or arrays[0].dtype)
-    peak = max((float(np.abs(a).max()) for a in arrays if a.size), default=0.0)
-    lo, hi = _SAFE_RANGE[dtype]
+    return scale_for_peak(max((float(np.abs(a).max()) for a in arrays if a.size), default=0.0), dtype)
+
+
+def scale_for_peak(peak: float, dtype: np.dtype) -> float:
+    """:func:`safe_scale` of data whose largest magnitude is ``peak``."""
+    lo, hi = _SAFE_RANGE[np.dtype(dtype)]
     if peak == 0.0 or lo <= peak <= hi:
         return 1.0
     return float(2.0 ** -np.ceil(np.log2(peak)))

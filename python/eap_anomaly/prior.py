@@ -12,14 +12,14 @@ import numbers
 import operator
 import threading
 from dataclasses import dataclass, fields
-from typing import Any, Dict
+from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 from sklearn.ensemble import IsolationForest
 from sklearn.utils import check_random_state
 
 from . import _core
-from ._validation import check_choice, safe_scale
+from ._validation import check_choice, safe_scale, scale_for_peak
 
 #: How the forest is built: in the core, or by scikit-learn (the reference for exact comparisons).
 PRIORS = ("native", "sklearn")
@@ -96,8 +96,7 @@ class IsolationPrior:
             seed = native_seed(random_state)
             nodes = _core.build_isolation_forest(np.ascontiguousarray(scaled, dtype=np.float32),
                                                  n_estimators, max_samples, seed, threads)
-            denominator = float(n_estimators * average_path_length(np.array([max_samples]))[0])
-            return cls(*nodes, X.shape[1], denominator, scale)
+            return cls(*nodes, X.shape[1], native_denominator(n_estimators, max_samples), scale)
         forest = IsolationForest(n_estimators=n_estimators, max_samples="auto", n_jobs=threads,
                                  random_state=random_state).fit(scaled)
         roots, lefts, rights, features, thresholds, values = [], [], [], [], [], []
@@ -125,10 +124,26 @@ class IsolationPrior:
         self._paths = _core.IsolationForestPaths(self.root, self.left, self.right, self.feature,
                                                  self.threshold, self.leaf_value, self.n_features)
 
+    @classmethod
+    def _walked_by(cls, paths: Any, nodes: Sequence[np.ndarray], n_features: int,
+                   denominator: float, scale: float) -> "IsolationPrior":
+        """The prior of node arrays ``nodes`` whose walker ``paths`` the core has built."""
+        prior = cls.__new__(cls)
+        for f, value in zip(fields(cls), (*nodes, n_features, denominator, scale)):
+            setattr(prior, f.name, value)
+        prior._paths = paths
+        return prior
+
     def raw_scores(self, Z: np.ndarray, threads: int) -> np.ndarray:
         """s(z) = -score_samples(z): higher = more anomalous."""
+        return self._scores(self._paths.depths(self._walkable(Z), threads))
+
+    def _walkable(self, Z: np.ndarray) -> np.ndarray:
+        """Z as the trees read it: rescaled like the training rows, float32."""
         scaled = Z * Z.dtype.type(self.scale) if self.scale != 1.0 else Z
-        depths = self._paths.depths(np.ascontiguousarray(scaled, dtype=np.float32), threads)
+        return np.ascontiguousarray(scaled, dtype=np.float32)
+
+    def _scores(self, depths: np.ndarray) -> np.ndarray:
         if self.denominator == 0:  # a single training sample: scikit-learn's score is 2^-1
             return np.full_like(depths, 0.5)
         scores: np.ndarray = 2 ** (-(depths / self.denominator))
@@ -148,3 +163,45 @@ class IsolationPrior:
 
     def __setstate__(self, state: Dict[str, Any]) -> None:
         self.__init__(**state)  # type: ignore[misc]
+
+
+def native_denominator(n_estimators: int, max_samples: int) -> float:
+    """Sum over the trees of c(max_samples), the native forest's path-length normaliser."""
+    return float(n_estimators * average_path_length(np.array([max_samples]))[0])
+
+
+def fit_native_rounds(X: np.ndarray, offsets: np.ndarray, rows: np.ndarray,
+                      random_states: Sequence[Any], n_estimators: int,
+                      threads: int) -> Optional[List[Tuple[IsolationPrior, np.ndarray]]]:
+    """Per bagging round (``rows[offsets[r]:offsets[r + 1]]`` of X): the native prior
+    ``IsolationPrior.fit(X[those rows], n_estimators, random_states[r], threads, "native")``
+    and the raw scores of those rows, bit for bit, from one core call with the rounds in
+    parallel. None when the rounds' float32 rescalings differ (data spanning float32's range):
+    then fit them one at a time."""
+    peaks = np.maximum.reduceat(np.abs(X).max(axis=1)[rows], offsets[:-1])
+    scales = {scale_for_peak(float(peak), np.dtype(np.float32)) for peak in peaks}
+    if len(scales) != 1:
+        return None
+    scale = scales.pop()
+    X32 = np.ascontiguousarray(X * scale if scale != 1.0 else X, dtype=np.float32)
+    seeds = np.array([native_seed(state) for state in random_states], dtype=np.uint64)
+    built = _core.build_forest_rounds(X32, offsets, rows, seeds, n_estimators, 256, threads)
+    denominators: Dict[int, float] = {}
+    out = []
+    for (nodes, paths, depths), size in zip(built, np.diff(offsets)):
+        samples = min(256, int(size))
+        if samples not in denominators:
+            denominators[samples] = native_denominator(n_estimators, samples)
+        prior = IsolationPrior._walked_by(paths, nodes, X.shape[1], denominators[samples], scale)
+        out.append((prior, prior._scores(depths)))
+    return out
+
+
+def raw_scores_of_rounds(priors: Sequence[IsolationPrior], Z: np.ndarray,
+                         threads: int) -> List[np.ndarray]:
+    """``[prior.raw_scores(Z, threads) for prior in priors]``, bit for bit; the forests are
+    walked in one core call when they share a rescaling (as a bagged fit's almost always do)."""
+    if len({prior.scale for prior in priors}) != 1:
+        return [prior.raw_scores(Z, threads) for prior in priors]
+    depths = _core.forests_depths([prior._paths for prior in priors], priors[0]._walkable(Z), threads)
+    return [prior._scores(d) for prior, d in zip(priors, depths)]

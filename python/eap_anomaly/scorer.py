@@ -20,7 +20,7 @@ from .geometry import bayesian_k, k_from_cover, k_without_ranks
 from .persistence import PathLike, jsonable, read_archive, write_archive
 from .posterior import (OUTSIDE, THRESHOLDS, check_prior, density, inverse_rarity, posterior_mean,
                         tail_density)
-from .prior import PRIORS, IsolationPrior
+from .prior import PRIORS, IsolationPrior, fit_native_rounds, raw_scores_of_rounds
 from .selection import TopSelection, check_min_quality, check_top
 from .ssdo import (Detector, check_rows, eta_from_distances, finish_detector, fit_detector,
                    semi_supervised_tags)
@@ -373,15 +373,22 @@ class EAPScorer(BaseEstimator):
         radius, w_pos, w_neg, rarity = pairwise.balls_and_kernels(
             offsets, flat, centre_flags, np.array(ks, dtype=np.int64), anomaly.astype(np.uint8),
             np.array([eta * scale for eta in etas]), TAU[Xs.dtype], threads)
+        states = [self.random_state if seed is None else seed for _, seed in draws]
+        # Rounds side by side (one thread each) once there are enough to keep every thread busy.
+        forests = (fit_native_rounds(self.X_train_, offsets, flat, states, 100, threads)
+                   if self.prior == "native" and len(draws) >= max(2, thread_count(threads)) else None)
         fitted = []
         for i, (r, seed) in enumerate(draws):
             part = slice(offsets[i], offsets[i + 1])
             X = self.X_train_[r]
-            prior = IsolationPrior.fit(X, 100, self.random_state if seed is None else seed,
-                                       thread_count(threads), str(self.prior))
-            detector, _ = finish_detector(prior, X, prior.raw_scores(X, threads), etas[i],
-                                          float(self.chosen_["alpha"]), w_pos[part], w_neg[part],
-                                          int(anomaly[r].sum()), str(self.threshold), threads)
+            if forests is None:
+                prior = IsolationPrior.fit(X, 100, states[i], thread_count(threads), str(self.prior))
+                raw = prior.raw_scores(X, threads)
+            else:
+                prior, raw = forests[i]
+            detector, _ = finish_detector(prior, X, raw, etas[i], float(self.chosen_["alpha"]),
+                                          w_pos[part], w_neg[part], int(anomaly[r].sum()),
+                                          str(self.threshold), threads)
             fitted.append(self._round(r, radius[part], detector, ks[i],
                                       np.flatnonzero(is_centre[part]), rarity[part], seed))
         return fitted
@@ -518,14 +525,15 @@ class EAPScorer(BaseEstimator):
         model's features), from one pass of the core for all rounds."""
         sums = self._pass.score(scaled(block, self.scale_), threads)
         w_pos, w_neg, rarity = (np.atleast_2d(a) for a in sums)  # (rounds, rows)
-        return [self._score_round(r, block, w_pos[i], w_neg[i], rarity[i], threads)
+        raw = raw_scores_of_rounds([r.detector.prior for r in self.rounds_], block, threads)
+        return [self._score_round(r, block, w_pos[i], w_neg[i], rarity[i], raw[i], threads)
                 for i, r in enumerate(self.rounds_)]
 
     def _score_round(self, r: _Round, block: np.ndarray, w_pos: np.ndarray, w_neg: np.ndarray,
-                     rarity: np.ndarray, threads: int) -> List[np.ndarray]:
+                     rarity: np.ndarray, raw: np.ndarray, threads: int) -> List[np.ndarray]:
         if self.scale_ != 1.0:
             rarity = rarity / self.scale_
-        p = r.detector.probability(r.detector.decision(block, w_pos, w_neg, threads))
+        p = r.detector.probability(r.detector.decision(block, w_pos, w_neg, threads, raw=raw))
         if self.outside == "tail":
             px = tail_density(rarity, self._nearest(r, block, rarity == 0, threads), r.rho_sum)
         else:
