@@ -56,19 +56,20 @@ class Scorer:
 
 
 class Bagging:
-    """Fit + score at the protocol's split sizes (n = 1000, d = 36, l = 750; issue 11), one
-    thread: one round, and the authors' preset (100 bags)."""
+    """Fit + score at the protocol's split sizes (n = 1000, d = 36, l = 750; issue 11), on one
+    and two threads: one round, and the authors' preset (100 bags)."""
 
-    params = (["one round", "authors_code"],)
-    param_names = ["preset"]
+    params = (["one round", "authors_code"], [1, 2])
+    param_names = ["preset", "n_jobs"]
 
-    def setup(self, preset):
+    def setup(self, preset, n_jobs):
         self.X, self.y = training_data(1000, 36, anomaly_fraction=0.05)
         self.Z, _ = candidates(750, 36)
-        self.make = {"one round": lambda: eap.EAPScorer(random_state=0, n_jobs=1),
-                     "authors_code": lambda: eap.EAPScorer.authors_code(random_state=0, n_jobs=1)}[preset]
+        self.make = {"one round": lambda: eap.EAPScorer(random_state=0, n_jobs=n_jobs),
+                     "authors_code": lambda: eap.EAPScorer.authors_code(random_state=0,
+                                                                        n_jobs=n_jobs)}[preset]
 
-    def time_fit_score(self, preset):
+    def time_fit_score(self, preset, n_jobs):
         self.make().fit(self.X, self.y).score_samples(self.Z)
 
 
