@@ -331,12 +331,18 @@ py::array_t<double> forest_depths(const eap::IsolationForestPaths& forest, const
     return out;
 }
 
-py::array_t<double> forests_depths(const std::vector<const eap::IsolationForestPaths*>& forests,
-                                   const Array<float>& Z, int n_threads) {
-    if (forests.empty()) throw py::value_error("forests must not be empty");
-    for (const eap::IsolationForestPaths* forest : forests)
-        if (!forest || forest->n_features() != forests[0]->n_features())
+// objects: the walkers, held for the call (the caller's list may change while the GIL is out).
+py::array_t<double> forests_depths(const std::vector<py::object>& objects, const Array<float>& Z,
+                                   int n_threads) {
+    if (objects.empty()) throw py::value_error("forests must not be empty");
+    std::vector<const eap::IsolationForestPaths*> forests;
+    for (const py::object& object : objects) {
+        if (!py::isinstance<eap::IsolationForestPaths>(object))
+            throw py::type_error("forests must be IsolationForestPaths");
+        forests.push_back(object.cast<const eap::IsolationForestPaths*>());
+        if (forests.back()->n_features() != forests[0]->n_features())
             throw py::value_error("forests must all take the same number of features");
+    }
     const std::size_t l = rows_of(Z, "Z", forests[0]->n_features());
     py::array_t<double> out({static_cast<py::ssize_t>(forests.size()), static_cast<py::ssize_t>(l)});
     const float* z = Z.data();
@@ -353,6 +359,12 @@ py::array_t<T> to_array(const std::vector<T>& v) {
     return py::array_t<T>(static_cast<py::ssize_t>(v.size()), v.data());
 }
 
+py::tuple node_arrays(const eap::ForestNodes& nodes) {
+    return py::make_tuple(to_array(nodes.root), to_array(nodes.left), to_array(nodes.right),
+                          to_array(nodes.feature), to_array(nodes.threshold),
+                          to_array(nodes.leaf_value));
+}
+
 py::tuple build_isolation_forest(const Array<float>& X, std::int64_t n_estimators,
                                  std::int64_t max_samples, std::uint64_t seed, int n_threads) {
     const std::size_t n = rows_of(X, "X", 0), d = static_cast<std::size_t>(X.shape(1));
@@ -366,9 +378,7 @@ py::tuple build_isolation_forest(const Array<float>& X, std::int64_t n_estimator
         nodes = eap::build_isolation_forest(x, n, d, static_cast<std::size_t>(n_estimators),
                                             static_cast<std::size_t>(max_samples), seed, n_threads);
     }
-    return py::make_tuple(to_array(nodes.root), to_array(nodes.left), to_array(nodes.right),
-                          to_array(nodes.feature), to_array(nodes.threshold),
-                          to_array(nodes.leaf_value));
+    return node_arrays(nodes);
 }
 
 // Per round: (node arrays as build_isolation_forest returns them, their walker, the depths of
@@ -391,14 +401,9 @@ py::list build_forest_rounds(const Array<float>& X, const Array<std::int64_t>& o
                                          static_cast<std::size_t>(max_samples), n_threads);
     }
     py::list out;
-    for (eap::ForestRound& round : built) {
-        const eap::ForestNodes& nodes = round.nodes;
-        out.append(py::make_tuple(
-            py::make_tuple(to_array(nodes.root), to_array(nodes.left), to_array(nodes.right),
-                           to_array(nodes.feature), to_array(nodes.threshold),
-                           to_array(nodes.leaf_value)),
-            py::cast(std::move(round.paths)), to_array(round.depths)));
-    }
+    for (eap::ForestRound& round : built)
+        out.append(py::make_tuple(node_arrays(round.nodes), py::cast(std::move(round.paths)),
+                                  to_array(round.depths)));
     return out;
 }
 

@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 from numpy.testing import assert_allclose, assert_array_equal
 
-from eap_anomaly import _core
+from eap_anomaly import EAPScorer, _core
 from eap_anomaly.prior import (PRIORS, IsolationPrior, average_path_length, fit_native_rounds,
                                native_seed, raw_scores_of_rounds)
 
@@ -486,6 +486,40 @@ def test_native_rounds_of_differently_rescaled_rounds_are_left_to_the_caller():
     assert fit_native_rounds(X, offsets, rows, [1, 2], 10, 1) is None
 
 
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_native_rounds_ignore_rows_in_no_round(dtype):
+    """A row that no round holds may not even fit in float32 (or be finite at the rounds'
+    scale): it is never converted, and the rounds are fitted as one by one."""
+    X = np.random.default_rng(8).normal(size=(60, 3)).astype(dtype)
+    X[7] = np.finfo(dtype).max / 2
+    X[8, 1] = -np.finfo(dtype).max / 3
+    rows = np.concatenate([np.setdiff1d(np.arange(31), [7, 8]), np.arange(34, 60)]).astype(np.int64)
+    offsets = np.array([0, 29, rows.size], dtype=np.int64)
+    fitted = fit_native_rounds(X, offsets, rows, [4, 5], 20, 2)
+    assert fitted is not None
+    for (got, raw), a, b, state in zip(fitted, offsets[:-1], offsets[1:], [4, 5]):
+        Xr = X[rows[a:b]]
+        want = IsolationPrior.fit(Xr, 20, state, 1, "native")
+        for name in (*FIELDS, "scale"):
+            assert_array_equal(getattr(got, name), getattr(want, name))
+        assert_array_equal(raw, want.raw_scores(Xr, 1))
+
+
+def test_bagged_fit_with_a_huge_row_is_the_same_on_every_thread_count():
+    """One forest call for the rounds (2 threads) or one call per round (8 threads, more than
+    the 4 rounds): the same model, whether or not a round holds the huge row."""
+    rng = np.random.default_rng(9)
+    X = rng.normal(size=(200, 3))
+    y = (rng.random(200) < 0.1).astype(int)
+    y[:2] = 1
+    X[150, 0] = 1e39  # beyond float32 at scale 1
+    Z = rng.normal(size=(40, 3))
+    for seed in (0, 1, 24):  # 24: no round holds row 150
+        runs = [EAPScorer(n_bags=4, random_state=seed, n_jobs=j).fit(X, y).score_samples(Z)
+                for j in (2, 8)]
+        assert_array_equal(runs[0], runs[1])
+
+
 def test_raw_scores_of_rounds_equal_each_prior():
     """One walk for priors sharing a rescaling (native and scikit-learn trees alike), one call
     per prior otherwise; the same bits either way."""
@@ -540,3 +574,6 @@ def test_forests_depths_refuse_bad_input():
         _core.forests_depths([walker, other], np.zeros((2, 3), dtype=np.float32), 1)
     with pytest.raises(TypeError):
         _core.forests_depths([walker], np.zeros((2, 2)), 1)
+    for stranger in (None, "walker", np.zeros(3)):
+        with pytest.raises(TypeError, match="IsolationForestPaths"):
+            _core.forests_depths([walker, stranger], np.zeros((2, 2), dtype=np.float32), 1)

@@ -123,7 +123,7 @@ def test_authors_code_equals_per_round_loop(dtype: Any) -> None:
 def test_rescaled_data_equals_per_round_loop() -> None:
     X, y, Z = make_data(3, 200, 4, 100, np.float64)
     X, Z = X * 1e200, Z * 1e200  # scale_ != 1
-    scorer = EAPScorer(n_bags=3, random_state=0)
+    scorer = EAPScorer(n_bags=3, random_state=0, n_jobs=2)  # 3 rounds >= 2 threads: one forest call
     assert scorer.fit(X, y).scale_ != 1.0
     assert_same(scorer.score_samples(Z, return_details=True), per_round_loop(scorer, X, y, Z))
 

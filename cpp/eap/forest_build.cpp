@@ -71,13 +71,11 @@ struct Tree {
 };
 
 // One thread's scratch. Every tree starts from the same scratch state, so a tree depends on
-// its random stream only, not on which trees the thread built before. The builder's n rows are
-// rows[0, n) of X (rows null: X's first n rows), so a bagging round needs no copy of its rows.
+// its random stream only, not on which trees the thread built before.
 class TreeBuilder {
 public:
-    TreeBuilder(const float* X, const std::int64_t* rows, std::size_t n, std::size_t d,
-                std::size_t psi)
-        : X_(X), rows_(rows), n_(n), d_(d), psi_(psi), taken_((n + 63) / 64), features_(d) {
+    TreeBuilder(const float* X, std::size_t n, std::size_t d, std::size_t psi)
+        : X_(X), n_(n), d_(d), psi_(psi), taken_((n + 63) / 64), features_(d) {
         while ((std::size_t{1} << max_depth_) < std::max<std::size_t>(psi, 2)) ++max_depth_;
     }
 
@@ -86,12 +84,12 @@ public:
         std::iota(features_.begin(), features_.end(), std::size_t{0});
         Tree tree;
         grow(tree, rng, 0, psi_, 0);
+        for (std::size_t row : sample_) taken_[row / 64] = 0;
         return tree;
     }
 
 private:
-    // Floyd's algorithm: psi distinct rows (sampling without replacement) in psi draws; then
-    // each drawn position becomes its row of X.
+    // Floyd's algorithm: psi distinct rows (sampling without replacement) in psi draws.
     void draw_sample(Rng& rng) {
         sample_.clear();
         for (std::size_t j = n_ - psi_; j < n_; ++j) {
@@ -99,10 +97,6 @@ private:
             if ((taken_[row / 64] >> (row % 64)) & 1) row = j;
             taken_[row / 64] |= std::uint64_t{1} << (row % 64);
             sample_.push_back(row);
-        }
-        for (std::size_t& row : sample_) {
-            taken_[row / 64] = 0;
-            if (rows_) row = static_cast<std::size_t>(rows_[row]);
         }
     }
 
@@ -151,21 +145,19 @@ private:
     }
 
     const float* X_;
-    const std::int64_t* rows_;
     std::size_t n_, d_, psi_;
     int max_depth_ = 0;  // ceil(log2(max(psi, 2))) edges, as scikit-learn limits it
-    std::vector<std::uint64_t> taken_;  // bitset over the n positions, all clear between trees
+    std::vector<std::uint64_t> taken_;  // bitset over X's rows, all clear between trees
     std::vector<std::size_t> sample_, features_;
 };
 
-// The trees of one forest on rows[0, n) of X (rows null: X's first n rows), concatenated.
-ForestNodes build_forest(const float* X, const std::int64_t* rows, std::size_t n, std::size_t d,
-                         std::size_t n_estimators, std::size_t max_samples, std::uint64_t seed,
-                         int n_threads) {
+// The trees of one forest on X (n x d), concatenated.
+ForestNodes build_forest(const float* X, std::size_t n, std::size_t d, std::size_t n_estimators,
+                         std::size_t max_samples, std::uint64_t seed, int n_threads) {
     std::vector<Tree> trees(n_estimators);
     parallel_for(
         static_cast<std::ptrdiff_t>(n_estimators), n_threads,
-        [&] { return std::make_unique<TreeBuilder>(X, rows, n, d, max_samples); },
+        [&] { return std::make_unique<TreeBuilder>(X, n, d, max_samples); },
         [&](std::unique_ptr<TreeBuilder>& builder, std::ptrdiff_t t) {
             Rng rng(seed, static_cast<std::uint64_t>(t));
             trees[static_cast<std::size_t>(t)] = builder->build(rng);
@@ -201,34 +193,37 @@ ForestNodes build_isolation_forest(const float* X, std::size_t n, std::size_t d,
     if (n_estimators == 0) throw std::invalid_argument("n_estimators must be at least 1");
     if (max_samples == 0 || max_samples > n)
         throw std::invalid_argument("max_samples must satisfy 1 <= max_samples <= n_rows");
-    return build_forest(X, nullptr, n, d, n_estimators, max_samples, seed, n_threads);
+    return build_forest(X, n, d, n_estimators, max_samples, seed, n_threads);
 }
 
 std::vector<ForestRound> build_forest_rounds(const float* X, std::size_t n, std::size_t d,
                                              const Rounds& rounds, const std::uint64_t* seeds,
                                              std::size_t n_estimators, std::size_t max_samples,
                                              int n_threads) {
-    check_finite(X, n, d);
+    if (n == 0 || d == 0) throw std::invalid_argument("X must have at least one row and column");
     if (n_estimators == 0) throw std::invalid_argument("n_estimators must be at least 1");
     if (max_samples == 0) throw std::invalid_argument("max_samples must be at least 1");
     std::vector<ForestRound> out(rounds.count);
     parallel_for(
         static_cast<std::ptrdiff_t>(rounds.count), n_threads, [] { return std::vector<float>(); },
-        [&](std::vector<float>& rows_of_round, std::ptrdiff_t item) {
+        [&](std::vector<float>& Xr, std::ptrdiff_t item) {
+            // The round's rows copied out: the forest and the walks are then exactly
+            // build_isolation_forest's and depths' on that copy (only its rows must be finite).
             const auto r = static_cast<std::size_t>(item);
             const std::size_t n_r = rounds.size(r);
             const std::int64_t* rows = rounds.rows + rounds.start(r);
-            ForestNodes nodes = build_forest(X, rows, n_r, d, n_estimators,
+            Xr.resize(n_r * d);
+            for (std::size_t q = 0; q < n_r; ++q)
+                std::copy_n(X + static_cast<std::size_t>(rows[q]) * d, d, Xr.data() + q * d);
+            check_finite(Xr.data(), n_r, d);
+            ForestNodes nodes = build_forest(Xr.data(), n_r, d, n_estimators,
                                              std::min(max_samples, n_r), seeds[r], 1);
             out[r].paths = std::make_unique<IsolationForestPaths>(
                 nodes.root, nodes.left, nodes.right, nodes.feature, nodes.threshold,
                 nodes.leaf_value, d);
             out[r].nodes = std::move(nodes);
-            rows_of_round.resize(n_r * d);
-            for (std::size_t q = 0; q < n_r; ++q)
-                std::copy_n(X + static_cast<std::size_t>(rows[q]) * d, d, rows_of_round.data() + q * d);
             out[r].depths.resize(n_r);
-            out[r].paths->depths_of_rows(rows_of_round.data(), 0, n_r, out[r].depths.data());
+            out[r].paths->depths_of_rows(Xr.data(), 0, n_r, out[r].depths.data());
         });
     return out;
 }

@@ -23,6 +23,8 @@ from ._validation import check_choice, safe_scale, scale_for_peak
 
 #: How the forest is built: in the core, or by scikit-learn (the reference for exact comparisons).
 PRIORS = ("native", "sklearn")
+#: Rows drawn per tree, at most (scikit-learn's max_samples="auto").
+MAX_SAMPLES = 256
 
 _seeding = threading.local()
 
@@ -92,7 +94,7 @@ class IsolationPrior:
         scale = safe_scale(X, dtype=np.dtype(np.float32))
         scaled = X * scale if scale != 1.0 else X
         if kind == "native":
-            max_samples = min(256, X.shape[0])
+            max_samples = min(MAX_SAMPLES, X.shape[0])
             seed = native_seed(random_state)
             nodes = _core.build_isolation_forest(np.ascontiguousarray(scaled, dtype=np.float32),
                                                  n_estimators, max_samples, seed, threads)
@@ -183,13 +185,16 @@ def fit_native_rounds(X: np.ndarray, offsets: np.ndarray, rows: np.ndarray,
     if len(scales) != 1:
         return None
     scale = scales.pop()
-    X32 = np.ascontiguousarray(X * scale if scale != 1.0 else X, dtype=np.float32)
+    # Only rows of some round are converted: another may not fit in float32 at this scale.
+    used = np.unique(rows)
+    X32 = np.zeros(X.shape, dtype=np.float32)
+    X32[used] = X[used] * scale if scale != 1.0 else X[used]
     seeds = np.array([native_seed(state) for state in random_states], dtype=np.uint64)
-    built = _core.build_forest_rounds(X32, offsets, rows, seeds, n_estimators, 256, threads)
+    built = _core.build_forest_rounds(X32, offsets, rows, seeds, n_estimators, MAX_SAMPLES, threads)
     denominators: Dict[int, float] = {}
     out = []
     for (nodes, paths, depths), size in zip(built, np.diff(offsets)):
-        samples = min(256, int(size))
+        samples = min(MAX_SAMPLES, int(size))
         if samples not in denominators:
             denominators[samples] = native_denominator(n_estimators, samples)
         prior = IsolationPrior._walked_by(paths, nodes, X.shape[1], denominators[samples], scale)

@@ -354,7 +354,8 @@ class EAPScorer(BaseEstimator):
                     threads: int) -> List[_Round]:
         """Every round of ``draws`` as :meth:`_fit_round` fits it, bit for bit, from one matrix of
         the training points' squared distances: two calls of the core for all rounds (the
-        k-hat quantile and each round's forest in between)."""
+        k-hat quantile in between), then every round's forest (in one call when the rounds
+        can keep the threads busy)."""
         anomaly, scale = self.is_anomaly_, self.scale_
         rows = [r for r, _ in draws]
         offsets, flat = concatenated(rows)
@@ -522,7 +523,8 @@ class EAPScorer(BaseEstimator):
 
     def _score_rounds(self, block: np.ndarray, threads: int) -> List[List[np.ndarray]]:
         """[quality, p_anomaly, density, rarity] of each round for candidates ``block`` (in the
-        model's features), from one pass of the core for all rounds."""
+        model's features), from one pass of the core for all rounds and one walk through every
+        round's forest."""
         sums = self._pass.score(scaled(block, self.scale_), threads)
         w_pos, w_neg, rarity = (np.atleast_2d(a) for a in sums)  # (rounds, rows)
         raw = raw_scores_of_rounds([r.detector.prior for r in self.rounds_], block, threads)
