@@ -223,7 +223,7 @@ std::vector<ForestRound> build_forest_rounds(const float* X, std::size_t n, std:
                 nodes.leaf_value, d);
             out[r].nodes = std::move(nodes);
             out[r].depths.resize(n_r);
-            out[r].paths->depths_of_rows(Xr.data(), 0, n_r, out[r].depths.data());
+            out[r].paths->depths(Xr.data(), n_r, 1, out[r].depths.data());
         });
     return out;
 }
