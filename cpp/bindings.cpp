@@ -397,7 +397,7 @@ py::list build_forest_rounds(const Array<float>& X, const Array<std::int64_t>& o
     std::vector<eap::ForestRound> built;
     {
         py::gil_scoped_release release;
-        built = eap::build_forest_rounds(x, n, d, rounds, s, static_cast<std::size_t>(n_estimators),
+        built = eap::build_forest_rounds(x, d, rounds, s, static_cast<std::size_t>(n_estimators),
                                          static_cast<std::size_t>(max_samples), n_threads);
     }
     py::list out;

@@ -459,14 +459,13 @@ def test_native_rounds_equal_fitting_each_round(dtype, factor):
         X = np.sign(X) * factor * (1.0 + 0.5 * rng.random((700, 3)))
     X = X.astype(dtype)
     offsets, rows, rounds = rounds_layout(SIZES, 700, seed=1)
-    states = [3, np.int64(8), 2**31 - 1, 0, 12, np.random.RandomState(4)]
+    def states():  # fresh each time: a RandomState is consumed by the fit
+        return [3, np.int64(8), 2**31 - 1, 0, 12, np.random.RandomState(4)]
+
     for threads in (1, 2):
-        fitted = fit_native_rounds(X, offsets, rows, [s if not isinstance(s, np.random.RandomState)
-                                                      else np.random.RandomState(4) for s in states],
-                                   30, threads)
+        fitted = fit_native_rounds(X, offsets, rows, states(), 30, threads)
         assert fitted is not None
-        for (got, raw), r, state in zip(fitted, rounds, states):
-            state = np.random.RandomState(4) if isinstance(state, np.random.RandomState) else state
+        for (got, raw), r, state in zip(fitted, rounds, states()):
             want = IsolationPrior.fit(X[r], 30, state, 1, "native")
             assert (got.scale == 1.0) == (factor == 1.0)
             for name in (*FIELDS, "n_features", "denominator", "scale"):

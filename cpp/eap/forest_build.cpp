@@ -151,9 +151,18 @@ private:
     std::vector<std::size_t> sample_, features_;
 };
 
-// The trees of one forest on X (n x d), concatenated.
-ForestNodes build_forest(const float* X, std::size_t n, std::size_t d, std::size_t n_estimators,
-                         std::size_t max_samples, std::uint64_t seed, int n_threads) {
+}  // namespace
+
+ForestNodes build_isolation_forest(const float* X, std::size_t n, std::size_t d,
+                                   std::size_t n_estimators, std::size_t max_samples,
+                                   std::uint64_t seed, int n_threads) {
+    if (n == 0 || d == 0) throw std::invalid_argument("X must have at least one row and column");
+    if (n_estimators == 0) throw std::invalid_argument("n_estimators must be at least 1");
+    if (max_samples == 0 || max_samples > n)
+        throw std::invalid_argument("max_samples must satisfy 1 <= max_samples <= n_rows");
+    if (!std::all_of(X, X + n * d, [](float v) { return std::isfinite(v); }))
+        throw std::invalid_argument("X must be finite");
+
     std::vector<Tree> trees(n_estimators);
     parallel_for(
         static_cast<std::ptrdiff_t>(n_estimators), n_threads,
@@ -178,46 +187,23 @@ ForestNodes build_forest(const float* X, std::size_t n, std::size_t d, std::size
     return out;
 }
 
-void check_finite(const float* X, std::size_t n, std::size_t d) {
-    if (n == 0 || d == 0) throw std::invalid_argument("X must have at least one row and column");
-    if (!std::all_of(X, X + n * d, [](float v) { return std::isfinite(v); }))
-        throw std::invalid_argument("X must be finite");
-}
-
-}  // namespace
-
-ForestNodes build_isolation_forest(const float* X, std::size_t n, std::size_t d,
-                                   std::size_t n_estimators, std::size_t max_samples,
-                                   std::uint64_t seed, int n_threads) {
-    check_finite(X, n, d);
-    if (n_estimators == 0) throw std::invalid_argument("n_estimators must be at least 1");
-    if (max_samples == 0 || max_samples > n)
-        throw std::invalid_argument("max_samples must satisfy 1 <= max_samples <= n_rows");
-    return build_forest(X, n, d, n_estimators, max_samples, seed, n_threads);
-}
-
-std::vector<ForestRound> build_forest_rounds(const float* X, std::size_t n, std::size_t d,
-                                             const Rounds& rounds, const std::uint64_t* seeds,
-                                             std::size_t n_estimators, std::size_t max_samples,
-                                             int n_threads) {
-    if (n == 0 || d == 0) throw std::invalid_argument("X must have at least one row and column");
-    if (n_estimators == 0) throw std::invalid_argument("n_estimators must be at least 1");
-    if (max_samples == 0) throw std::invalid_argument("max_samples must be at least 1");
+std::vector<ForestRound> build_forest_rounds(const float* X, std::size_t d, const Rounds& rounds,
+                                             const std::uint64_t* seeds, std::size_t n_estimators,
+                                             std::size_t max_samples, int n_threads) {
     std::vector<ForestRound> out(rounds.count);
     parallel_for(
         static_cast<std::ptrdiff_t>(rounds.count), n_threads, [] { return std::vector<float>(); },
         [&](std::vector<float>& Xr, std::ptrdiff_t item) {
-            // The round's rows copied out: the forest and the walks are then exactly
-            // build_isolation_forest's and depths' on that copy (only its rows must be finite).
+            // The round's rows copied out: its forest and walks are then build_isolation_forest's
+            // and depths' on that copy, checks included (only the rounds' rows must be finite).
             const auto r = static_cast<std::size_t>(item);
             const std::size_t n_r = rounds.size(r);
             const std::int64_t* rows = rounds.rows + rounds.start(r);
             Xr.resize(n_r * d);
             for (std::size_t q = 0; q < n_r; ++q)
                 std::copy_n(X + static_cast<std::size_t>(rows[q]) * d, d, Xr.data() + q * d);
-            check_finite(Xr.data(), n_r, d);
-            ForestNodes nodes = build_forest(Xr.data(), n_r, d, n_estimators,
-                                             std::min(max_samples, n_r), seeds[r], 1);
+            ForestNodes nodes = build_isolation_forest(Xr.data(), n_r, d, n_estimators,
+                                                       std::min(max_samples, n_r), seeds[r], 1);
             out[r].paths = std::make_unique<IsolationForestPaths>(
                 nodes.root, nodes.left, nodes.right, nodes.feature, nodes.threshold,
                 nodes.leaf_value, d);

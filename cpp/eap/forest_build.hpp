@@ -37,12 +37,12 @@ struct ForestRound {
 };
 
 // Every round's forest, each as build_isolation_forest builds it on a copy of the round's rows
-// of X (n x d float32; the rounds' rows must be finite) with seeds[r] and
+// of X (d columns, float32; the rounds' rows must be finite) with seeds[r] and
 // min(max_samples, rows) samples per tree, then the depths of those rows. Rounds run side by
 // side, one thread each: no Python between them, and the result does not depend on n_threads.
-std::vector<ForestRound> build_forest_rounds(const float* X, std::size_t n, std::size_t d,
-                                             const Rounds& rounds, const std::uint64_t* seeds,
-                                             std::size_t n_estimators, std::size_t max_samples,
-                                             int n_threads);
+// Throws what build_isolation_forest throws.
+std::vector<ForestRound> build_forest_rounds(const float* X, std::size_t d, const Rounds& rounds,
+                                             const std::uint64_t* seeds, std::size_t n_estimators,
+                                             std::size_t max_samples, int n_threads);
 
 }  // namespace eap

@@ -19,7 +19,7 @@ from sklearn.ensemble import IsolationForest
 from sklearn.utils import check_random_state
 
 from . import _core
-from ._validation import check_choice, safe_scale, scale_for_peak
+from ._validation import check_choice, safe_scale, scale_for_peak, scaled
 
 #: How the forest is built: in the core, or by scikit-learn (the reference for exact comparisons).
 PRIORS = ("native", "sklearn")
@@ -92,15 +92,15 @@ class IsolationPrior:
         # Random split points scale exactly with a power of two, so the forest is unchanged by
         # this rescaling except that float64 data beyond float32's range no longer overflow.
         scale = safe_scale(X, dtype=np.dtype(np.float32))
-        scaled = X * scale if scale != 1.0 else X
+        X_scaled = scaled(X, scale)
         if kind == "native":
             max_samples = min(MAX_SAMPLES, X.shape[0])
             seed = native_seed(random_state)
-            nodes = _core.build_isolation_forest(np.ascontiguousarray(scaled, dtype=np.float32),
+            nodes = _core.build_isolation_forest(np.ascontiguousarray(X_scaled, dtype=np.float32),
                                                  n_estimators, max_samples, seed, threads)
             return cls(*nodes, X.shape[1], native_denominator(n_estimators, max_samples), scale)
         forest = IsolationForest(n_estimators=n_estimators, max_samples="auto", n_jobs=threads,
-                                 random_state=random_state).fit(scaled)
+                                 random_state=random_state).fit(X_scaled)
         roots, lefts, rights, features, thresholds, values = [], [], [], [], [], []
         offset = 0
         for tree in forest.estimators_:
@@ -142,8 +142,7 @@ class IsolationPrior:
 
     def _walkable(self, Z: np.ndarray) -> np.ndarray:
         """Z as the trees read it: rescaled like the training rows, float32."""
-        scaled = Z * Z.dtype.type(self.scale) if self.scale != 1.0 else Z
-        return np.ascontiguousarray(scaled, dtype=np.float32)
+        return np.ascontiguousarray(scaled(Z, self.scale), dtype=np.float32)
 
     def _scores(self, depths: np.ndarray) -> np.ndarray:
         if self.denominator == 0:  # a single training sample: scikit-learn's score is 2^-1
@@ -188,7 +187,7 @@ def fit_native_rounds(X: np.ndarray, offsets: np.ndarray, rows: np.ndarray,
     # Only rows of some round are converted: another may not fit in float32 at this scale.
     used = np.unique(rows)
     X32 = np.zeros(X.shape, dtype=np.float32)
-    X32[used] = X[used] * scale if scale != 1.0 else X[used]
+    X32[used] = scaled(X[used], scale)
     seeds = np.array([native_seed(state) for state in random_states], dtype=np.uint64)
     built = _core.build_forest_rounds(X32, offsets, rows, seeds, n_estimators, MAX_SAMPLES, threads)
     denominators: Dict[int, float] = {}
