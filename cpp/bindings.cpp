@@ -313,9 +313,10 @@ std::unique_ptr<eap::IsolationForestPaths> make_forest(
     const Array<double>& threshold, const Array<double>& leaf_value, std::size_t n_features) {
     // pybind11 translates the constructor's std::invalid_argument into ValueError.
     return std::make_unique<eap::IsolationForestPaths>(
-        to_vector(root, "root"), to_vector(left, "left"), to_vector(right, "right"),
-        to_vector(feature, "feature"), to_vector(threshold, "threshold"),
-        to_vector(leaf_value, "leaf_value"), n_features);
+        eap::ForestNodes{to_vector(root, "root"), to_vector(left, "left"), to_vector(right, "right"),
+                         to_vector(feature, "feature"), to_vector(threshold, "threshold"),
+                         to_vector(leaf_value, "leaf_value")},
+        n_features);
 }
 
 py::array_t<double> forest_depths(const eap::IsolationForestPaths& forest, const Array<float>& Z,
@@ -381,8 +382,8 @@ py::tuple build_isolation_forest(const Array<float>& X, std::int64_t n_estimator
     return node_arrays(nodes);
 }
 
-// Per round: (node arrays as build_isolation_forest returns them, their walker, the depths of
-// the round's rows).
+// Per round: (the walker of its forest, whose node_arrays() are build_isolation_forest's on the
+// round's rows, and the depths of those rows).
 py::list build_forest_rounds(const Array<float>& X, const Array<std::int64_t>& offsets,
                              const Array<std::int64_t>& rows, const Array<std::uint64_t>& seeds,
                              std::int64_t n_estimators, std::int64_t max_samples, int n_threads) {
@@ -402,8 +403,7 @@ py::list build_forest_rounds(const Array<float>& X, const Array<std::int64_t>& o
     }
     py::list out;
     for (eap::ForestRound& round : built)
-        out.append(py::make_tuple(node_arrays(round.nodes), py::cast(std::move(round.paths)),
-                                  to_array(round.depths)));
+        out.append(py::make_tuple(py::cast(std::move(round.paths)), to_array(round.depths)));
     return out;
 }
 
@@ -451,7 +451,11 @@ PYBIND11_MODULE(_core, m) {
              py::arg("threshold").noconvert(), py::arg("leaf_value").noconvert(),
              py::arg("n_features"))
         .def("depths", &forest_depths, py::arg("Z").noconvert(), py::arg("n_threads"),
-             "Sum over trees of the leaf values reached by each float32 row of Z.");
+             "Sum over trees of the leaf values reached by each float32 row of Z.")
+        .def("node_arrays",
+             [](const eap::IsolationForestPaths& forest) { return node_arrays(forest.node_arrays()); },
+             "The node arrays (root, left, right, feature, threshold, leaf_value) it was built "
+             "from, new copies (a leaf's feature reads 0).");
     m.def("build_isolation_forest", &build_isolation_forest, py::arg("X").noconvert(),
           py::arg("n_estimators"), py::arg("max_samples"), py::arg("seed"), py::arg("n_threads"),
           "Node arrays (root, left, right, feature, threshold, leaf_value) of an Isolation "
@@ -464,9 +468,10 @@ PYBIND11_MODULE(_core, m) {
     m.def("build_forest_rounds", &build_forest_rounds, py::arg("X").noconvert(),
           py::arg("offsets").noconvert(), py::arg("rows").noconvert(), py::arg("seeds").noconvert(),
           py::arg("n_estimators"), py::arg("max_samples"), py::arg("n_threads"),
-          "Per bagging round (rows[offsets[r]:offsets[r + 1]] of X, seeds[r]): the node arrays "
-          "build_isolation_forest returns for those rows with min(max_samples, rows) samples, "
-          "their IsolationForestPaths, and the depths of those rows; rounds in parallel.");
+          "Per bagging round (rows[offsets[r]:offsets[r + 1]] of X, seeds[r]): the "
+          "IsolationForestPaths of the forest build_isolation_forest builds on those rows with "
+          "min(max_samples, rows) samples (its node_arrays() are that function's), and the "
+          "depths of those rows; rounds in parallel.");
     m.def("has_openmp", &has_openmp, "Whether the core was built with OpenMP.");
     // Private hooks for tests and benchmarks.
     m.def("_exp2_negative", &exp2_negative<float>, py::arg("x").noconvert(),

@@ -381,6 +381,20 @@ def test_walks_of_sklearn_trees_equal_its_score_samples():
     assert_array_equal(p.raw_scores(Z, 2), -forest.score_samples(Z))
 
 
+@pytest.mark.parametrize("kind", ["native", "sklearn"])
+def test_a_walker_gives_back_the_node_arrays_it_was_built_from(kind):
+    """node_arrays() returns the constructor's arrays, leaf thresholds included (scikit-learn
+    writes -2 there, the native builder 0), as new arrays of the same dtypes."""
+    p = IsolationPrior.fit(np.random.default_rng(6).normal(size=(300, 3)), 15, 2, 1, kind)
+    given = [getattr(p, name) for name in FIELDS]
+    walker = paths(dict(zip(FIELDS, given)), 3)
+    for got, want in zip(walker.node_arrays(), given):
+        assert got.dtype == want.dtype
+        assert_array_equal(got, want)
+        assert not np.shares_memory(got, want)
+    assert_array_equal(walker.node_arrays()[0], p.root)  # each call a complete export
+
+
 @pytest.mark.parametrize("change, message", [
     (dict(left=np.array([1, -1, 0, -1, -1, -1])), "point forward"),
     (dict(right=np.array([2, -1, 6, -1, -1, -1])), "point forward"),
@@ -415,17 +429,18 @@ SEEDS = np.array([0, 1, 2**63 + 5, 2**64 - 1, 17, 99], dtype=np.uint64)
 
 @pytest.mark.parametrize("n_threads", [1, 3])
 def test_forest_rounds_equal_one_forest_per_round(n_threads):
-    """Each round's nodes are build_isolation_forest's on a copy of its rows (min(256, rows)
-    samples per tree), its walker is theirs, and its depths are those rows' depths."""
+    """Each round's walker holds build_isolation_forest's nodes on a copy of its rows
+    (min(256, rows) samples per tree), and its depths are those rows' depths."""
     X = np.random.default_rng(3).normal(size=(700, 4)).astype(np.float32)
     X[10] = X[11]  # duplicates
     offsets, rows, rounds = rounds_layout(SIZES, 700)
     built = _core.build_forest_rounds(X, offsets, rows, SEEDS, 20, 256, n_threads)
     assert len(built) == len(rounds)
-    for (nodes, walker, depths), r, seed in zip(built, rounds, SEEDS):
+    for (walker, depths), r, seed in zip(built, rounds, SEEDS):
         Xr = np.ascontiguousarray(X[r])
         expected = _core.build_isolation_forest(Xr, 20, min(256, r.size), int(seed), 1)
-        for got, want in zip(nodes, expected):
+        for got, want in zip(walker.node_arrays(), expected):
+            assert got.dtype == want.dtype
             assert_array_equal(got, want)
         assert_array_equal(depths, paths(dict(zip(FIELDS, expected)), 4).depths(Xr, 1))
         assert_array_equal(walker.depths(Xr, 2), depths)
@@ -435,7 +450,7 @@ def test_forests_depths_equal_each_forest_depths():
     rng = np.random.default_rng(4)
     X = rng.normal(size=(400, 3)).astype(np.float32)
     offsets, rows, rounds = rounds_layout((50, 300, 400), 400)
-    walkers = [w for _, w, _ in _core.build_forest_rounds(X, offsets, rows, SEEDS[:3], 15, 256, 1)]
+    walkers = [w for w, _ in _core.build_forest_rounds(X, offsets, rows, SEEDS[:3], 15, 256, 1)]
     for l in (1, 17, 1000):
         Z = (rng.normal(size=(l, 3)) * 2).astype(np.float32)
         for threads in (1, 2, 5):
@@ -467,6 +482,7 @@ def test_native_rounds_equal_fitting_each_round(dtype, factor):
         assert fitted is not None
         for (got, raw), r, state in zip(fitted, rounds, states()):
             want = IsolationPrior.fit(X[r], 30, state, 1, "native")
+            assert not set(FIELDS) & set(vars(got))  # the nodes stay in the core, once
             assert (got.scale == 1.0) == (factor == 1.0)
             for name in (*FIELDS, "n_features", "denominator", "scale"):
                 assert_array_equal(getattr(got, name), getattr(want, name))
@@ -563,7 +579,7 @@ def test_forest_rounds_refuse_bad_input(change, message):
 
 
 def test_forests_depths_refuse_bad_input():
-    (_, walker, _), (_, other, _) = forest_rounds_call()
+    (walker, _), (other, _) = forest_rounds_call()
     narrow = paths(UNBALANCED, 3)
     with pytest.raises(ValueError, match="empty"):
         _core.forests_depths([], np.zeros((2, 2), dtype=np.float32), 1)

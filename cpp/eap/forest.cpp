@@ -9,15 +9,11 @@
 
 namespace eap {
 
-IsolationForestPaths::IsolationForestPaths(std::vector<std::int64_t> root,
-                                           std::vector<std::int64_t> left,
-                                           std::vector<std::int64_t> right,
-                                           std::vector<std::int64_t> feature,
-                                           std::vector<double> threshold,
-                                           std::vector<double> leaf_value, std::size_t n_features)
-    : leaf_value_(std::move(leaf_value)), n_features_(n_features) {
+IsolationForestPaths::IsolationForestPaths(ForestNodes nodes, std::size_t n_features)
+    : leaf_value_(std::move(nodes.leaf_value)), n_features_(n_features) {
+    const std::vector<std::int64_t>&left = nodes.left, &right = nodes.right, &feature = nodes.feature;
     const std::size_t n = left.size();
-    if (right.size() != n || feature.size() != n || threshold.size() != n || leaf_value_.size() != n)
+    if (right.size() != n || feature.size() != n || nodes.threshold.size() != n || leaf_value_.size() != n)
         throw std::invalid_argument("forest node arrays must have the same length");
     constexpr auto kMax = static_cast<std::size_t>(std::numeric_limits<std::int32_t>::max());
     if (n >= kMax || n_features_ >= kMax) throw std::invalid_argument("forest has too many nodes or features");
@@ -26,7 +22,7 @@ IsolationForestPaths::IsolationForestPaths(std::vector<std::int64_t> root,
     for (std::size_t i = 0; i < n; ++i) {
         const auto self = static_cast<std::int32_t>(i);
         if (left[i] == -1) {
-            nodes_[i] = Node{0.0, 0, {self, self}};
+            nodes_[i] = Node{nodes.threshold[i], 0, {self, self}};
             continue;
         }
         const auto in = [&](std::int64_t c) { return c > self && c < static_cast<std::int64_t>(n); };
@@ -34,7 +30,7 @@ IsolationForestPaths::IsolationForestPaths(std::vector<std::int64_t> root,
             throw std::invalid_argument("forest children must point forward inside the forest");
         if (feature[i] < 0 || static_cast<std::size_t>(feature[i]) >= n_features_)
             throw std::invalid_argument("forest feature index out of range");
-        nodes_[i] = Node{threshold[i], static_cast<std::int32_t>(feature[i]),
+        nodes_[i] = Node{nodes.threshold[i], static_cast<std::int32_t>(feature[i]),
                          {static_cast<std::int32_t>(left[i]), static_cast<std::int32_t>(right[i])}};
     }
     // Heights from the last node back: children come after their parent.
@@ -45,11 +41,31 @@ IsolationForestPaths::IsolationForestPaths(std::vector<std::int64_t> root,
             height[i] = 1 + std::max(height[static_cast<std::size_t>(node.child[0])],
                                      height[static_cast<std::size_t>(node.child[1])]);
     }
-    for (const std::int64_t r : root) {
+    for (const std::int64_t r : nodes.root) {
         if (r < 0 || r >= static_cast<std::int64_t>(n)) throw std::invalid_argument("forest root out of range");
         root_.push_back(static_cast<std::int32_t>(r));
         depth_.push_back(height[static_cast<std::size_t>(r)]);
     }
+}
+
+ForestNodes IsolationForestPaths::node_arrays() const {
+    ForestNodes out;
+    out.root.assign(root_.begin(), root_.end());
+    out.leaf_value = leaf_value_;
+    const std::size_t n = nodes_.size();
+    out.left.resize(n);
+    out.right.resize(n);
+    out.feature.resize(n);
+    out.threshold.resize(n);
+    for (std::size_t i = 0; i < n; ++i) {
+        const Node& node = nodes_[i];
+        const bool leaf = node.child[0] == static_cast<std::int32_t>(i);
+        out.left[i] = leaf ? -1 : node.child[0];
+        out.right[i] = leaf ? -1 : node.child[1];
+        out.feature[i] = node.feature;
+        out.threshold[i] = node.threshold;
+    }
+    return out;
 }
 
 void IsolationForestPaths::depths_of_rows(const float* Z, std::size_t i0, std::size_t i1,

@@ -9,15 +9,22 @@
 
 namespace eap {
 
+// All trees concatenated, laid out as IsolationForestPaths reads them: tree t's root is
+// root[t]; children are absolute indices after their parent (-1 for a leaf); a leaf's value is
+// its depth in edges + c(rows in the leaf) (scikit-learn's: its depth + c - 1).
+struct ForestNodes {
+    std::vector<std::int64_t> root, left, right, feature;
+    std::vector<double> threshold, leaf_value;
+};
+
 class IsolationForestPaths {
 public:
-    // Nodes of all trees, concatenated; tree t's root is node root[t]. For a split node,
-    // left/right are absolute node indices; for a leaf, left == -1 and leaf_value holds its
-    // depth + average path length - 1.
-    IsolationForestPaths(std::vector<std::int64_t> root, std::vector<std::int64_t> left,
-                         std::vector<std::int64_t> right, std::vector<std::int64_t> feature,
-                         std::vector<double> threshold, std::vector<double> leaf_value,
-                         std::size_t n_features);
+    // Checks the arrays (equal lengths, children forward inside the forest, features and roots
+    // in range); throws std::invalid_argument otherwise.
+    IsolationForestPaths(ForestNodes nodes, std::size_t n_features);
+
+    // The arrays it was built from, as given (a leaf's feature reads 0: walks read it).
+    ForestNodes node_arrays() const;
 
     // depths[i] = sum over trees (in order) of the leaf value reached by row i of Z (l x d).
     void depths(const float* Z, std::size_t l, int n_threads, double* out) const;
@@ -35,7 +42,8 @@ private:
     static constexpr std::size_t kGroup = 16;
     // A node's fields lie together (24 bytes): a walk steps to child[!(z[feature] <= threshold)] (NaN goes
     // right, as in scikit-learn), and a leaf's children are itself, so every walk of a tree can
-    // take the tree's full depth in steps without branches.
+    // take the tree's full depth in steps without branches (a leaf's threshold is kept as
+    // given: it decides nothing).
     struct Node {
         double threshold;
         std::int32_t feature;

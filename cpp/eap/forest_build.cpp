@@ -40,11 +40,12 @@ public:
     }
 
     // Uniform in [0, k), k >= 1; rejecting the lowest 2^64 mod k values removes modulo bias.
+    // That cut is below k, so a draw r >= k (all but a k/2^64 share) is kept without computing
+    // it: one division per draw instead of two.
     std::uint64_t below(std::uint64_t k) {
-        const std::uint64_t cut = (0 - k) % k;
         for (;;) {
             const std::uint64_t r = next();
-            if (r >= cut) return r % k;
+            if (r >= k || r >= (0 - k) % k) return r % k;
         }
     }
 
@@ -75,8 +76,9 @@ struct Tree {
 class TreeBuilder {
 public:
     TreeBuilder(const float* X, std::size_t n, std::size_t d, std::size_t psi)
-        : X_(X), n_(n), d_(d), psi_(psi), taken_((n + 63) / 64), features_(d) {
+        : X_(X), n_(n), d_(d), psi_(psi), taken_((n + 63) / 64), features_(d), path_length_(psi + 1) {
         while ((std::size_t{1} << max_depth_) < std::max<std::size_t>(psi, 2)) ++max_depth_;
+        for (std::size_t m = 0; m <= psi; ++m) path_length_[m] = average_path_length(m);
     }
 
     Tree build(Rng& rng) {
@@ -108,7 +110,7 @@ private:
         t.right.push_back(-1);
         t.feature.push_back(0);
         t.threshold.push_back(0.0);
-        t.leaf_value.push_back(depth + average_path_length(end - begin));
+        t.leaf_value.push_back(depth + path_length_[end - begin]);
         if (end - begin < 2 || depth >= max_depth_) return node;
         // Features in random order (Fisher-Yates) until one varies in the node: that one is
         // uniform among the non-constant features. If none varies, the node stays a leaf.
@@ -149,6 +151,7 @@ private:
     int max_depth_ = 0;  // ceil(log2(max(psi, 2))) edges, as scikit-learn limits it
     std::vector<std::uint64_t> taken_;  // bitset over X's rows, all clear between trees
     std::vector<std::size_t> sample_, features_;
+    std::vector<double> path_length_;  // c(m) for m = 0..psi: one log per size, not per node
 };
 
 }  // namespace
@@ -202,12 +205,10 @@ std::vector<ForestRound> build_forest_rounds(const float* X, std::size_t d, cons
             Xr.resize(n_r * d);
             for (std::size_t q = 0; q < n_r; ++q)
                 std::copy_n(X + static_cast<std::size_t>(rows[q]) * d, d, Xr.data() + q * d);
-            ForestNodes nodes = build_isolation_forest(Xr.data(), n_r, d, n_estimators,
-                                                       std::min(max_samples, n_r), seeds[r], 1);
             out[r].paths = std::make_unique<IsolationForestPaths>(
-                nodes.root, nodes.left, nodes.right, nodes.feature, nodes.threshold,
-                nodes.leaf_value, d);
-            out[r].nodes = std::move(nodes);
+                build_isolation_forest(Xr.data(), n_r, d, n_estimators, std::min(max_samples, n_r),
+                                       seeds[r], 1),
+                d);
             out[r].depths.resize(n_r);
             out[r].paths->depths(Xr.data(), n_r, 1, out[r].depths.data());
         });

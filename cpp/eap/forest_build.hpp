@@ -13,14 +13,6 @@
 
 namespace eap {
 
-// All trees concatenated, laid out as IsolationForestPaths expects: tree t's root is
-// root[t]; children are absolute indices after their parent (-1 for a leaf); a leaf's value is
-// its depth in edges + c(rows in the leaf).
-struct ForestNodes {
-    std::vector<std::int64_t> root, left, right, feature;
-    std::vector<double> threshold, leaf_value;
-};
-
 // Builds n_estimators trees, each on max_samples distinct rows of X (n x d, finite float32).
 // Tree t draws from its own stream seeded by (seed, t): the forest is a pure function of
 // (X, n_estimators, max_samples, seed), whatever n_threads is.
@@ -29,9 +21,9 @@ ForestNodes build_isolation_forest(const float* X, std::size_t n, std::size_t d,
                                    std::size_t n_estimators, std::size_t max_samples,
                                    std::uint64_t seed, int n_threads);
 
-// One bagging round's forest: its nodes, their walker, and the depths of the round's rows.
+// One bagging round's forest (its walker, which holds its nodes) and the depths of the round's
+// rows.
 struct ForestRound {
-    ForestNodes nodes;
     std::unique_ptr<IsolationForestPaths> paths;
     std::vector<double> depths;
 };

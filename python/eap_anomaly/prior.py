@@ -25,6 +25,8 @@ from ._validation import check_choice, safe_scale, scale_for_peak, scaled
 PRIORS = ("native", "sklearn")
 #: Rows drawn per tree, at most (scikit-learn's max_samples="auto").
 MAX_SAMPLES = 256
+#: The node arrays of a forest, in the order the core takes and returns them.
+NODE_ARRAYS = ("root", "left", "right", "feature", "threshold", "leaf_value")
 
 _seeding = threading.local()
 
@@ -127,14 +129,22 @@ class IsolationPrior:
                                                  self.threshold, self.leaf_value, self.n_features)
 
     @classmethod
-    def _walked_by(cls, paths: Any, nodes: Sequence[np.ndarray], n_features: int,
-                   denominator: float, scale: float) -> "IsolationPrior":
-        """The prior of node arrays ``nodes`` whose walker ``paths`` the core has built."""
+    def _walked_by(cls, paths: Any, n_features: int, denominator: float,
+                   scale: float) -> "IsolationPrior":
+        """The prior whose walker ``paths`` the core has built; its node arrays stay in the core
+        (see :meth:`__getattr__`)."""
         prior = cls.__new__(cls)
-        for f, value in zip(fields(cls), (*nodes, n_features, denominator, scale)):
-            setattr(prior, f.name, value)
+        prior.n_features, prior.denominator, prior.scale = n_features, denominator, scale
         prior._paths = paths
         return prior
+
+    def __getattr__(self, name: str) -> Any:
+        # A prior made by _walked_by (a bagging round's forest) holds its nodes once, in the
+        # core; its node arrays are exported when read (saving, pickling, comparing). A hundred
+        # rounds' arrays would be about 1 MB each, copied under the GIL.
+        if name in NODE_ARRAYS and "_paths" in self.__dict__:
+            return self._paths.node_arrays()[NODE_ARRAYS.index(name)]
+        raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
 
     def raw_scores(self, Z: np.ndarray, threads: int) -> np.ndarray:
         """s(z) = -score_samples(z): higher = more anomalous."""
@@ -152,7 +162,10 @@ class IsolationPrior:
 
     def state(self) -> Dict[str, Any]:
         """The node arrays and scalars (what a saved model holds)."""
-        return {f.name: getattr(self, f.name) for f in fields(self)}
+        nodes = (self._paths.node_arrays() if NODE_ARRAYS[0] not in self.__dict__ else
+                 tuple(getattr(self, name) for name in NODE_ARRAYS))
+        return {**dict(zip(NODE_ARRAYS, nodes)),
+                **{f.name: getattr(self, f.name) for f in fields(self) if f.name not in NODE_ARRAYS}}
 
     @classmethod
     def from_state(cls, state: Dict[str, Any]) -> "IsolationPrior":
@@ -192,11 +205,11 @@ def fit_native_rounds(X: np.ndarray, offsets: np.ndarray, rows: np.ndarray,
     built = _core.build_forest_rounds(X32, offsets, rows, seeds, n_estimators, MAX_SAMPLES, threads)
     denominators: Dict[int, float] = {}
     out = []
-    for (nodes, paths, depths), size in zip(built, np.diff(offsets)):
+    for (paths, depths), size in zip(built, np.diff(offsets)):
         samples = min(MAX_SAMPLES, int(size))
         if samples not in denominators:
             denominators[samples] = native_denominator(n_estimators, samples)
-        prior = IsolationPrior._walked_by(paths, nodes, X.shape[1], denominators[samples], scale)
+        prior = IsolationPrior._walked_by(paths, X.shape[1], denominators[samples], scale)
         out.append((prior, prior._scores(depths)))
     return out
 
