@@ -427,12 +427,18 @@ SIZES = (2, 3, 255, 256, 257, 600)
 SEEDS = np.array([0, 1, 2**63 + 5, 2**64 - 1, 17, 99], dtype=np.uint64)
 
 
+@pytest.mark.parametrize("ties", [False, True], ids=["plain", "ties"])
 @pytest.mark.parametrize("n_threads", [1, 3])
-def test_forest_rounds_equal_one_forest_per_round(n_threads):
+def test_forest_rounds_equal_one_forest_per_round(n_threads, ties):
     """Each round's walker holds build_isolation_forest's nodes on a copy of its rows
-    (min(256, rows) samples per tree), and its depths are those rows' depths."""
+    (min(256, rows) samples per tree), and its depths are those rows' depths (the drawn rows
+    summed where the build leaves them, the others walked: rounds of 2 to 600 rows). With
+    ties, most nodes at the depth limit hold equal rows and some cannot be split at all."""
     X = np.random.default_rng(3).normal(size=(700, 4)).astype(np.float32)
     X[10] = X[11]  # duplicates
+    if ties:
+        X = np.round(X[:, :2] * 0.7).astype(np.float32)  # 2 columns of a few values each
+        X = np.hstack([X, X])
     offsets, rows, rounds = rounds_layout(SIZES, 700)
     built = _core.build_forest_rounds(X, offsets, rows, SEEDS, 20, 256, n_threads)
     assert len(built) == len(rounds)

@@ -66,10 +66,13 @@ double average_path_length(std::size_t n) {
     return 2.0 * (std::log(m - 1.0) + 0.5772156649015329) - 2.0 * (m - 1.0) / m;
 }
 
-struct Tree {
-    std::vector<std::int64_t> left, right, feature;
-    std::vector<double> threshold, leaf_value;
+// One node as the builder writes it, children relative to the tree (a leaf's are itself, so
+// a walk's step at a leaf stays there without a branch): one growing array per tree, not five.
+struct TreeNode {
+    std::int64_t child[2], feature;
+    double threshold, leaf_value;
 };
+using Tree = std::vector<TreeNode>;
 
 // One thread's scratch. Every tree starts from the same scratch state, so a tree depends on
 // its random stream only, not on which trees the thread built before.
@@ -81,11 +84,18 @@ public:
         for (std::size_t m = 0; m <= psi; ++m) path_length_[m] = average_path_length(m);
     }
 
-    Tree build(Rng& rng) {
+    // The next tree from `rng`. With `depths`, also adds its leaf value to depths[row] for
+    // every row of X: the drawn rows where the build leaves them (a walk of the tree would
+    // take each of them to that leaf), the others by walking the fresh tree.
+    Tree build(Rng& rng, double* depths = nullptr) {
         draw_sample(rng);
         std::iota(features_.begin(), features_.end(), std::size_t{0});
         Tree tree;
+        tree.reserve(2 * psi_ - 1);  // psi rows make at most psi leaves: one allocation per tree
+        depths_ = depths;
+        height_ = 0;
         grow(tree, rng, 0, psi_, 0);
+        if (depths != nullptr && psi_ < n_) walk_undrawn(tree, depths);
         for (std::size_t row : sample_) taken_[row / 64] = 0;
         return tree;
     }
@@ -105,13 +115,9 @@ private:
     // Appends the subtree of the rows sample_[begin, end) at `depth` edges below the root, in
     // preorder (children after their parent, as the evaluator requires); returns its index.
     std::int64_t grow(Tree& t, Rng& rng, std::size_t begin, std::size_t end, int depth) {
-        const auto node = static_cast<std::int64_t>(t.left.size());
-        t.left.push_back(-1);
-        t.right.push_back(-1);
-        t.feature.push_back(0);
-        t.threshold.push_back(0.0);
-        t.leaf_value.push_back(depth + path_length_[end - begin]);
-        if (end - begin < 2 || depth >= max_depth_) return node;
+        const auto node = static_cast<std::int64_t>(t.size());
+        t.push_back(TreeNode{{node, node}, 0, 0.0, depth + path_length_[end - begin]});
+        if (end - begin < 2 || depth >= max_depth_) return leaf(t, node, begin, end, depth);
         // Features in random order (Fisher-Yates) until one varies in the node: that one is
         // uniform among the non-constant features. If none varies, the node stays a leaf.
         for (std::size_t k = 0; k < d_; ++k) {
@@ -135,15 +141,48 @@ private:
                 sample_[mid] = row;
                 mid += static_cast<std::size_t>(X_[row * d_ + f] <= threshold);
             }
-            t.feature[node] = static_cast<std::int64_t>(f);
-            t.threshold[node] = threshold;
+            t[node].feature = static_cast<std::int64_t>(f);
+            t[node].threshold = threshold;
             const std::int64_t left = grow(t, rng, begin, mid, depth + 1);
             const std::int64_t right = grow(t, rng, mid, end, depth + 1);
-            t.left[node] = left;
-            t.right[node] = right;
+            t[node].child[0] = left;
+            t[node].child[1] = right;
             return node;
         }
+        return leaf(t, node, begin, end, depth);
+    }
+
+    // The node ends a path: its rows sample_[begin, end) are the drawn rows that reach it.
+    std::int64_t leaf(const Tree& t, std::int64_t node, std::size_t begin, std::size_t end, int depth) {
+        height_ = std::max(height_, depth);
+        if (depths_ != nullptr)
+            for (std::size_t i = begin; i < end; ++i) depths_[sample_[i]] += t[node].leaf_value;
         return node;
+    }
+
+    // Rows not drawn for the tree, walked through it 16 side by side (their memory latencies
+    // overlap), each for the tree's height in steps; a leaf's step stays on it.
+    void walk_undrawn(const Tree& t, double* depths) const {
+        constexpr std::size_t kGroup = 16;
+        std::size_t rows[kGroup];
+        std::size_t g = 0;
+        const auto walk = [&] {
+            std::int64_t at[kGroup] = {};
+            for (int step = 0; step < height_; ++step)
+                for (std::size_t u = 0; u < g; ++u) {
+                    const TreeNode& node = t[static_cast<std::size_t>(at[u])];
+                    at[u] = node.child[!(X_[rows[u] * d_ + static_cast<std::size_t>(node.feature)] <=
+                                         node.threshold)];
+                }
+            for (std::size_t u = 0; u < g; ++u) depths[rows[u]] += t[static_cast<std::size_t>(at[u])].leaf_value;
+            g = 0;
+        };
+        for (std::size_t row = 0; row < n_; ++row) {
+            if ((taken_[row / 64] >> (row % 64)) & 1) continue;
+            rows[g++] = row;
+            if (g == kGroup) walk();
+        }
+        walk();
     }
 
     const float* X_;
@@ -152,20 +191,67 @@ private:
     std::vector<std::uint64_t> taken_;  // bitset over X's rows, all clear between trees
     std::vector<std::size_t> sample_, features_;
     std::vector<double> path_length_;  // c(m) for m = 0..psi: one log per size, not per node
+    double* depths_ = nullptr;  // the current tree's depth sums (build's argument), or none
+    int height_ = 0;  // the current tree's longest path so far, in edges
 };
 
-}  // namespace
-
-ForestNodes build_isolation_forest(const float* X, std::size_t n, std::size_t d,
-                                   std::size_t n_estimators, std::size_t max_samples,
-                                   std::uint64_t seed, int n_threads) {
+void check_forest_arguments(const float* X, std::size_t n, std::size_t d, std::size_t n_estimators,
+                            std::size_t max_samples) {
     if (n == 0 || d == 0) throw std::invalid_argument("X must have at least one row and column");
     if (n_estimators == 0) throw std::invalid_argument("n_estimators must be at least 1");
     if (max_samples == 0 || max_samples > n)
         throw std::invalid_argument("max_samples must satisfy 1 <= max_samples <= n_rows");
     if (!std::all_of(X, X + n * d, [](float v) { return std::isfinite(v); }))
         throw std::invalid_argument("X must be finite");
+}
 
+ForestNodes concatenated(const std::vector<Tree>& trees) {
+    std::size_t total = 0;
+    for (const Tree& tree : trees) total += tree.size();
+    ForestNodes out;
+    out.left.reserve(total);
+    out.right.reserve(total);
+    out.feature.reserve(total);
+    out.threshold.reserve(total);
+    out.leaf_value.reserve(total);
+    for (const Tree& tree : trees) {
+        const auto offset = static_cast<std::int64_t>(out.left.size());
+        out.root.push_back(offset);
+        for (std::size_t i = 0; i < tree.size(); ++i) {
+            const TreeNode& node = tree[i];
+            const bool leaf = node.child[0] == static_cast<std::int64_t>(i);
+            out.left.push_back(leaf ? -1 : node.child[0] + offset);
+            out.right.push_back(leaf ? -1 : node.child[1] + offset);
+            out.feature.push_back(node.feature);
+            out.threshold.push_back(node.threshold);
+            out.leaf_value.push_back(node.leaf_value);
+        }
+    }
+    return out;
+}
+
+// build_isolation_forest on one thread, trees in order, with each row's depth (its leaf values
+// summed in tree order, as IsolationForestPaths::depths adds them) accumulated as they grow.
+ForestNodes build_isolation_forest_with_depths(const float* X, std::size_t n, std::size_t d,
+                                               std::size_t n_estimators, std::size_t max_samples,
+                                               std::uint64_t seed, double* depths) {
+    check_forest_arguments(X, n, d, n_estimators, max_samples);
+    std::fill(depths, depths + n, 0.0);
+    TreeBuilder builder(X, n, d, max_samples);
+    std::vector<Tree> trees(n_estimators);
+    for (std::size_t t = 0; t < n_estimators; ++t) {
+        Rng rng(seed, static_cast<std::uint64_t>(t));
+        trees[t] = builder.build(rng, depths);
+    }
+    return concatenated(trees);
+}
+
+}  // namespace
+
+ForestNodes build_isolation_forest(const float* X, std::size_t n, std::size_t d,
+                                   std::size_t n_estimators, std::size_t max_samples,
+                                   std::uint64_t seed, int n_threads) {
+    check_forest_arguments(X, n, d, n_estimators, max_samples);
     std::vector<Tree> trees(n_estimators);
     parallel_for(
         static_cast<std::ptrdiff_t>(n_estimators), n_threads,
@@ -174,20 +260,7 @@ ForestNodes build_isolation_forest(const float* X, std::size_t n, std::size_t d,
             Rng rng(seed, static_cast<std::uint64_t>(t));
             trees[static_cast<std::size_t>(t)] = builder->build(rng);
         });
-
-    ForestNodes out;
-    for (const Tree& tree : trees) {
-        const auto offset = static_cast<std::int64_t>(out.left.size());
-        out.root.push_back(offset);
-        for (std::size_t i = 0; i < tree.left.size(); ++i) {
-            out.left.push_back(tree.left[i] < 0 ? -1 : tree.left[i] + offset);
-            out.right.push_back(tree.right[i] < 0 ? -1 : tree.right[i] + offset);
-        }
-        out.feature.insert(out.feature.end(), tree.feature.begin(), tree.feature.end());
-        out.threshold.insert(out.threshold.end(), tree.threshold.begin(), tree.threshold.end());
-        out.leaf_value.insert(out.leaf_value.end(), tree.leaf_value.begin(), tree.leaf_value.end());
-    }
-    return out;
+    return concatenated(trees);
 }
 
 std::vector<ForestRound> build_forest_rounds(const float* X, std::size_t d, const Rounds& rounds,
@@ -197,20 +270,21 @@ std::vector<ForestRound> build_forest_rounds(const float* X, std::size_t d, cons
     parallel_for(
         static_cast<std::ptrdiff_t>(rounds.count), n_threads, [] { return std::vector<float>(); },
         [&](std::vector<float>& Xr, std::ptrdiff_t item) {
-            // The round's rows copied out: its forest and walks are then build_isolation_forest's
-            // and depths' on that copy, checks included (only the rounds' rows must be finite).
+            // The round's rows copied out: its forest is then build_isolation_forest's on that
+            // copy, checks included (only the rounds' rows must be finite), and its depths are
+            // IsolationForestPaths::depths' of the copy, summed as the trees grow.
             const auto r = static_cast<std::size_t>(item);
             const std::size_t n_r = rounds.size(r);
             const std::int64_t* rows = rounds.rows + rounds.start(r);
             Xr.resize(n_r * d);
             for (std::size_t q = 0; q < n_r; ++q)
                 std::copy_n(X + static_cast<std::size_t>(rows[q]) * d, d, Xr.data() + q * d);
-            out[r].paths = std::make_unique<IsolationForestPaths>(
-                build_isolation_forest(Xr.data(), n_r, d, n_estimators, std::min(max_samples, n_r),
-                                       seeds[r], 1),
-                d);
             out[r].depths.resize(n_r);
-            out[r].paths->depths(Xr.data(), n_r, 1, out[r].depths.data());
+            out[r].paths = std::make_unique<IsolationForestPaths>(
+                build_isolation_forest_with_depths(Xr.data(), n_r, d, n_estimators,
+                                                   std::min(max_samples, n_r), seeds[r],
+                                                   out[r].depths.data()),
+                d);
         });
     return out;
 }
