@@ -175,6 +175,37 @@ def test_percentile_threshold_is_taken_on_shifted_scores():
                     rtol=1e-9, atol=cut_atol_p(2.3, X.shape[0], lam))
 
 
+@pytest.mark.parametrize("method", ["exact", "percentile"])
+def test_squash_thresholds_of_many_sets_equal_the_reference_of_each(method):
+    """squash_thresholds (the bagging rounds' lambdas, computed together) gives each set's
+    (offset, lambda) exactly as ref_squash (np.sort / np.percentile) gives it: sizes 1 to 1001,
+    m from 0 to n - 1, ties, all-equal sets (lambda 0, with the warning), huge and tiny values."""
+    from eap_anomaly.posterior import squash_thresholds
+    rng = np.random.default_rng(11)
+    sets, counts = [], []
+    for n in (1, 2, 3, 7, 10, 99, 100, 101, 1001):
+        for m in sorted({0, 1, n // 3, n // 2, n - 1} & set(range(n))):
+            for kind in ("plain", "ties", "huge", "tiny"):
+                f = rng.normal(size=n)
+                f = {"plain": f, "ties": np.round(f), "huge": f * 1e300, "tiny": f * 1e-300}[kind]
+                sets.append(f)
+                counts.append(m)
+    # n = 100, m = 50: the percentile lies halfway between 0.1 and 0.7, where numpy's two
+    # interpolation formulas (by gamma < 0.5 or not) differ in the last bit
+    sets.append(np.r_[np.zeros(49), 0.1, 0.7, np.ones(49)])
+    counts.append(50)
+    sets.append(np.full(5, 0.25))  # every shifted score 0: lambda 0
+    counts.append(2)
+    offsets = np.r_[0, np.cumsum([f.size for f in sets])].astype(np.int64)
+    with pytest.warns(UserWarning, match="all training scores are equal"):
+        shift, lam = squash_thresholds(np.concatenate(sets), offsets, np.array(counts), method)
+    assert shift.shape == lam.shape == (len(sets),)
+    for f, m, got_shift, got_lam in zip(sets, counts, shift, lam):
+        want_shift, want_lam = ref_squash(f, m, method)
+        assert (got_shift, got_lam) == (want_shift, want_lam), (f.size, m)
+    assert lam[-1] == 0.0
+
+
 def test_ssdo_same_seed_same_prior(data):
     X, y, Z = data
     # alpha = 0 exposes the prior alone (f = p0).

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import warnings
-from typing import Any, Tuple
+from typing import Any, Tuple, Union
 
 import numpy as np
 
@@ -30,28 +30,54 @@ def squash_threshold(train_scores: np.ndarray, n_anomalies: int, method: str = "
     linear interpolation. A non-positive lambda falls back to the smallest positive shifted score;
     ``lam = 0`` (every shifted score is 0) means P(y=1|x) = 0 everywhere, with a warning.
     """
-    shift = float(train_scores.min())
-    shifted = np.maximum(train_scores - shift, 0.0)
-    n = shifted.shape[0]
+    n = train_scores.shape[0]
+    shift, lam = squash_thresholds(train_scores, np.array([0, n]), np.array([n_anomalies]), method)
+    return float(shift[0]), float(lam[0])
+
+
+def squash_thresholds(scores: np.ndarray, offsets: np.ndarray, n_anomalies: np.ndarray,
+                      method: str = "exact") -> Tuple[np.ndarray, np.ndarray]:
+    """:func:`squash_threshold` of several training sets at once (bagging rounds): set r is
+    ``scores[offsets[r]:offsets[r + 1]]`` (at least one score) with ``n_anomalies[r]``
+    anomalies. Returns arrays ``(shift, lam)``, one value per set. The percentile is
+    interpolated as ``np.percentile``'s "linear" method does it, bit for bit (tested)."""
+    starts, sizes = offsets[:-1], np.diff(offsets)
+    shift = np.minimum.reduceat(scores, starts)
+    shifted = np.maximum(scores - np.repeat(shift, sizes), 0.0)
     if method == "exact":
-        lam = float(np.partition(shifted, n - n_anomalies - 1)[n - n_anomalies - 1])
+        low = high = sizes - n_anomalies - 1
+        gamma = np.zeros(sizes.shape[0])
     else:
-        lam = float(np.percentile(shifted, np.floor(100.0 * (1.0 - n_anomalies / n))))
-    if lam <= 0.0:
-        positive = shifted[shifted > 0]
-        lam = float(positive.min()) if positive.size else 0.0
-    if lam == 0.0:
-        warnings.warn("all training scores are equal: P(y=1|x) is 0 everywhere", UserWarning, stacklevel=3)
+        virtual = (sizes - 1) * (np.floor(100.0 * (1.0 - n_anomalies / sizes)) / 100)
+        low = np.floor(virtual).astype(np.int64)
+        high = low + 1
+        top = virtual >= sizes - 1  # the largest value (numpy's bounds rule)
+        low[top] = high[top] = sizes[top] - 1
+        gamma = virtual - low
+    below, above = np.empty(sizes.shape[0]), np.empty(sizes.shape[0])
+    for r, (start, stop) in enumerate(zip(starts, offsets[1:])):
+        ordered = np.sort(shifted[start:stop])
+        below[r], above[r] = ordered[low[r]], ordered[high[r]]
+    step = above - below
+    lam = np.where(gamma >= 0.5, above - step * (1 - gamma), below + step * gamma)
+    for index in np.flatnonzero(lam <= 0.0):
+        own = shifted[starts[index]:offsets[index + 1]]
+        positive = own[own > 0]
+        lam[index] = positive.min() if positive.size else 0.0
+        if lam[index] == 0.0:
+            warnings.warn("all training scores are equal: P(y=1|x) is 0 everywhere", UserWarning,
+                          stacklevel=4)
     return shift, lam
 
 
-def class_probability(scores: np.ndarray, shift: float, lam: float) -> np.ndarray:
-    """P(y=1|x) = 1 - 2^-((f(x) - shift)_+ / lam)^2, clipped to [0, 1] (SPEC section 5)."""
-    if lam == 0.0:
-        return np.zeros_like(scores, dtype=np.float64)
-    shifted = np.maximum(scores - shift, 0.0)
-    probability: np.ndarray = np.clip(1.0 - np.exp2(-np.square(shifted / lam)), 0.0, 1.0)
-    return probability
+def class_probability(scores: np.ndarray, shift: Any, lam: Any) -> np.ndarray:
+    """P(y=1|x) = 1 - 2^-((f(x) - shift)_+ / lam)^2, clipped to [0, 1] (SPEC section 5); 0
+    where lam = 0. ``shift`` and ``lam`` are floats, or columns of one value per row of a 2-D
+    ``scores`` (one row per bagging round)."""
+    with np.errstate(divide="ignore", invalid="ignore"):
+        shifted = np.maximum(scores - shift, 0.0)
+        probability: np.ndarray = np.clip(1.0 - np.exp2(-np.square(shifted / lam)), 0.0, 1.0)
+    return np.where(np.asarray(lam) == 0.0, 0.0, probability)
 
 
 def inverse_rarity(rarity: np.ndarray) -> np.ndarray:
@@ -60,8 +86,9 @@ def inverse_rarity(rarity: np.ndarray) -> np.ndarray:
     return rho
 
 
-def density(rarity: np.ndarray, rho_sum: float) -> np.ndarray:
-    """P_x(z) = rho(z) / (rho(z) + sum_c rho(c)); SPEC section 6."""
+def density(rarity: np.ndarray, rho_sum: Union[float, np.ndarray]) -> np.ndarray:
+    """P_x(z) = rho(z) / (rho(z) + sum_c rho(c)); SPEC section 6. ``rho_sum`` may be a column
+    of one value per row of a 2-D ``rarity`` (one row per bagging round)."""
     rho = inverse_rarity(rarity)
     denominator = rho + rho_sum
     p_x: np.ndarray = np.divide(rho, denominator, out=np.zeros_like(rho), where=denominator > 0)
@@ -123,8 +150,10 @@ def expected_anomaly_posterior(
     return posterior_mean(p, px, n, a0, b0)
 
 
-def posterior_mean(p: np.ndarray, px: np.ndarray, n: int, alpha0: float, beta0: float) -> np.ndarray:
-    """Eq. 5 on validated float64 arrays (the kernel under :func:`expected_anomaly_posterior`)."""
+def posterior_mean(p: np.ndarray, px: np.ndarray, n: Union[int, np.ndarray], alpha0: float,
+                   beta0: float) -> np.ndarray:
+    """Eq. 5 on validated float64 arrays (the kernel under :func:`expected_anomaly_posterior`);
+    ``n`` may be a column of one value per row (bagging rounds)."""
     weight = n * px
     quality: np.ndarray = (alpha0 + weight * p) / (alpha0 + beta0 + weight)
     return quality

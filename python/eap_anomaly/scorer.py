@@ -18,12 +18,12 @@ from ._validation import (TAU, check_candidates, check_choice, check_chunk, chec
                           safe_scale, scaled, thread_count)
 from .geometry import bayesian_k, k_from_cover, k_without_ranks
 from .persistence import PathLike, jsonable, read_archive, write_archive
-from .posterior import (OUTSIDE, THRESHOLDS, check_prior, density, inverse_rarity, posterior_mean,
-                        tail_density)
+from .posterior import (OUTSIDE, THRESHOLDS, check_prior, class_probability, density,
+                        inverse_rarity, posterior_mean, tail_density)
 from .prior import PRIORS, IsolationPrior, fit_native_rounds, raw_scores_of_rounds
 from .selection import TopSelection, check_min_quality, check_top
-from .ssdo import (Detector, check_rows, eta_from_distances, finish_detector, fit_detector,
-                   semi_supervised_tags)
+from .ssdo import (Detector, check_rows, decision, eta_from_distances, finish_detectors,
+                   fit_detector, semi_supervised_tags, stacked)
 from .training_pass import RoundsPass, TrainingPass, concatenated
 from .whitening import Whitening, check_whiten, fit_whitening
 
@@ -378,21 +378,17 @@ class EAPScorer(BaseEstimator):
         # Rounds side by side (one thread each) once there are enough to keep every thread busy.
         forests = (fit_native_rounds(self.X_train_, offsets, flat, states, 100, threads)
                    if self.prior == "native" and len(draws) >= max(2, thread_count(threads)) else None)
-        fitted = []
-        for i, (r, seed) in enumerate(draws):
-            part = slice(offsets[i], offsets[i + 1])
-            X = self.X_train_[r]
-            if forests is None:
-                prior = IsolationPrior.fit(X, 100, states[i], thread_count(threads), str(self.prior))
-                raw = prior.raw_scores(X, threads)
-            else:
-                prior, raw = forests[i]
-            detector, _ = finish_detector(prior, X, raw, etas[i], float(self.chosen_["alpha"]),
-                                          w_pos[part], w_neg[part], int(anomaly[r].sum()),
-                                          str(self.threshold), threads)
-            fitted.append(self._round(r, radius[part], detector, ks[i],
-                                      np.flatnonzero(is_centre[part]), rarity[part], seed))
-        return fitted
+        if forests is None:
+            forests = []
+            for r, state in zip(rows, states):
+                prior = IsolationPrior.fit(self.X_train_[r], 100, state, thread_count(threads), str(self.prior))
+                forests.append((prior, prior.raw_scores(self.X_train_[r], threads)))
+        detectors, _ = finish_detectors([p for p, _ in forests], np.concatenate([raw for _, raw in forests]),
+                                        offsets, etas, float(self.chosen_["alpha"]), w_pos, w_neg,
+                                        np.add.reduceat(anomaly[flat].astype(np.int64), offsets[:-1]),
+                                        str(self.threshold))
+        return [self._round(r, radius[a:b], detector, k, np.flatnonzero(is_centre[a:b]), rarity[a:b], seed)
+                for (r, seed), detector, k, a, b in zip(draws, detectors, ks, offsets[:-1], offsets[1:])]
 
     def _ssdo_k(self) -> int:
         """SSDO's neighbour rank, a fraction resolved against the training rows (each round
@@ -484,8 +480,7 @@ class EAPScorer(BaseEstimator):
             if self.whitening_ is not None:
                 block = self.whitening_.transform(block, self.dtype_)
             parts = self._score_rounds(block, threads)
-            yield start, start + block.shape[0], [np.mean([p[i] for p in parts], axis=0)
-                                                  for i in range(n_fields)]
+            yield start, start + block.shape[0], [np.mean(part, axis=0) for part in parts[:n_fields]]
 
     def select(self, Z: Any, top: Union[int, float, None] = None, *,
                min_quality: Optional[float] = None) -> np.ndarray:
@@ -521,27 +516,28 @@ class EAPScorer(BaseEstimator):
             kept.add(quality)
         return kept.result()[0]
 
-    def _score_rounds(self, block: np.ndarray, threads: int) -> List[List[np.ndarray]]:
-        """[quality, p_anomaly, density, rarity] of each round for candidates ``block`` (in the
-        model's features), from one pass of the core for all rounds and one walk through every
-        round's forest."""
+    def _score_rounds(self, block: np.ndarray, threads: int) -> List[np.ndarray]:
+        """[quality, p_anomaly, density, rarity], each (rounds, rows of ``block``), for
+        candidates ``block`` (in the model's features): one pass of the core for all rounds,
+        one walk through every round's forest, then every round in the same array operations
+        (row i of each is what round i alone gives)."""
         sums = self._pass.score(scaled(block, self.scale_), threads)
         w_pos, w_neg, rarity = (np.atleast_2d(a) for a in sums)  # (rounds, rows)
-        raw = raw_scores_of_rounds([r.detector.prior for r in self.rounds_], block, threads)
-        return [self._score_round(r, block, w_pos[i], w_neg[i], rarity[i], raw[i], threads)
-                for i, r in enumerate(self.rounds_)]
-
-    def _score_round(self, r: _Round, block: np.ndarray, w_pos: np.ndarray, w_neg: np.ndarray,
-                     rarity: np.ndarray, raw: np.ndarray, threads: int) -> List[np.ndarray]:
         if self.scale_ != 1.0:
             rarity = rarity / self.scale_
-        p = r.detector.probability(r.detector.decision(block, w_pos, w_neg, threads, raw=raw))
+        detectors = [r.detector for r in self.rounds_]
+        raw = np.array(raw_scores_of_rounds([d.prior for d in detectors], block, threads))
+        f = decision(raw, stacked(detectors, "prior_min"), stacked(detectors, "prior_span"),
+                     stacked(detectors, "alpha"), w_pos, w_neg)
+        p = class_probability(f, stacked(detectors, "shift"), stacked(detectors, "threshold"))
+        rho_sum = np.array([[r.rho_sum] for r in self.rounds_])
         if self.outside == "tail":
-            px = tail_density(rarity, self._nearest(r, block, rarity == 0, threads), r.rho_sum)
+            px = np.array([tail_density(rarity[i], self._nearest(r, block, rarity[i] == 0, threads), r.rho_sum)
+                           for i, r in enumerate(self.rounds_)])
         else:
-            px = density(rarity, r.rho_sum)
-        quality = posterior_mean(p, px, r.n_centres, self.alpha0_, self.beta0_)
-        return [quality, p, px, rarity]
+            px = density(rarity, rho_sum)
+        n_centres = np.array([[r.n_centres] for r in self.rounds_])
+        return [posterior_mean(p, px, n_centres, self.alpha0_, self.beta0_), p, px, rarity]
 
     def _nearest(self, r: _Round, block: np.ndarray, outside: np.ndarray, threads: int) -> np.ndarray:
         """Distance from each row of ``block`` outside every ball to the round's nearest centre

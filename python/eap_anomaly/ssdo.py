@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Dict, Optional, Tuple
+from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 from sklearn.base import BaseEstimator
@@ -23,7 +23,7 @@ from ._validation import (
     scaled,
     thread_count,
 )
-from .posterior import THRESHOLDS, class_probability, squash_threshold
+from .posterior import THRESHOLDS, class_probability, squash_thresholds
 from .prior import PRIORS, IsolationPrior
 from .training_pass import TrainingPass
 
@@ -63,13 +63,9 @@ class Detector:
 
     def decision(self, Z: np.ndarray, w_pos: np.ndarray, w_neg: np.ndarray, threads: int,
                  raw: Optional[np.ndarray] = None) -> np.ndarray:
-        """f(Z) = (p0 + alpha W+) / (1 + alpha (W+ + W-)); ``raw`` = prior raw scores of Z when
-        already known."""
+        """f(Z) (see :func:`decision`); ``raw`` = prior raw scores of Z when already known."""
         raw = self.prior.raw_scores(Z, threads) if raw is None else raw
-        p0 = np.zeros_like(raw) if self.prior_span == 0.0 else np.clip(
-            (raw - self.prior_min) / self.prior_span, 0.0, 1.0)
-        f: np.ndarray = (p0 + self.alpha * w_pos) / (1.0 + self.alpha * (w_pos + w_neg))
-        return f
+        return decision(raw, self.prior_min, self.prior_span, self.alpha, w_pos, w_neg)
 
     def probability(self, f: np.ndarray) -> np.ndarray:
         return class_probability(f, self.shift, self.threshold)
@@ -90,6 +86,23 @@ class Detector:
 SCALARS = ("prior_min", "prior_span", "eta", "alpha", "shift", "threshold")
 
 
+def decision(raw: np.ndarray, prior_min: Any, prior_span: Any, alpha: Any, w_pos: np.ndarray,
+             w_neg: np.ndarray) -> np.ndarray:
+    """SSDO's f = (p0 + alpha W+) / (1 + alpha (W+ + W-)), p0 the prior's raw score min-max
+    scaled over the training set (0 when it spans nothing). The scalars are floats, or arrays
+    broadcast against ``raw`` (one value per bagging round)."""
+    with np.errstate(divide="ignore", invalid="ignore"):
+        p0 = np.where(np.asarray(prior_span) == 0.0, 0.0,
+                      np.clip((raw - prior_min) / prior_span, 0.0, 1.0))
+    f: np.ndarray = (p0 + alpha * w_pos) / (1.0 + alpha * (w_pos + w_neg))
+    return f
+
+
+def stacked(detectors: Sequence[Detector], field: str) -> np.ndarray:
+    """A column of each detector's scalar ``field``, to broadcast against (rounds, rows) arrays."""
+    return np.array([getattr(d, field) for d in detectors], dtype=np.float64)[:, None]
+
+
 def fit_detector(X: np.ndarray, Xs: np.ndarray, anomaly: np.ndarray, scale: float,
                  radius: np.ndarray, k: int, alpha: float, n_estimators: int, prior_kind: str,
                  threshold: str, random_state: Any, threads: int) -> Tuple[Detector, TrainingPass, np.ndarray, np.ndarray]:
@@ -101,20 +114,35 @@ def fit_detector(X: np.ndarray, Xs: np.ndarray, anomaly: np.ndarray, scale: floa
     eta = bandwidth(Xs, k, threads, scale)
     training = TrainingPass(Xs, anomaly, radius, eta * scale)
     w_pos, w_neg, rarity = training.score(Xs, threads)
-    detector, f = finish_detector(prior, X, raw, eta, alpha, w_pos, w_neg, int(anomaly.sum()),
-                                  threshold, threads)
+    detector, f = finish_detector(prior, raw, eta, alpha, w_pos, w_neg, int(anomaly.sum()), threshold)
     return detector, training, f, rarity
 
 
-def finish_detector(prior: IsolationPrior, X: np.ndarray, raw: np.ndarray, eta: float,
-                    alpha: float, w_pos: np.ndarray, w_neg: np.ndarray, n_anomalies: int,
-                    threshold: str, threads: int) -> Tuple[Detector, np.ndarray]:
-    """The detector from its training points X, their raw prior scores ``raw`` and kernel sums,
-    and f of each training point."""
-    detector = Detector(prior, float(raw.min()), float(raw.max() - raw.min()), eta, alpha, 0.0, 0.0)
-    f = detector.decision(X, w_pos, w_neg, threads, raw=raw)
-    detector.shift, detector.threshold = squash_threshold(f, n_anomalies, threshold)
-    return detector, f
+def finish_detector(prior: IsolationPrior, raw: np.ndarray, eta: float, alpha: float,
+                    w_pos: np.ndarray, w_neg: np.ndarray, n_anomalies: int,
+                    threshold: str) -> Tuple[Detector, np.ndarray]:
+    """The detector from its training points' raw prior scores ``raw`` and kernel sums, and f
+    of each training point."""
+    detectors, f = finish_detectors([prior], raw, np.array([0, raw.shape[0]]), [eta], alpha,
+                                    w_pos, w_neg, np.array([n_anomalies]), threshold)
+    return detectors[0], f
+
+
+def finish_detectors(priors: Sequence[IsolationPrior], raw: np.ndarray, offsets: np.ndarray,
+                     etas: Sequence[float], alpha: float, w_pos: np.ndarray, w_neg: np.ndarray,
+                     n_anomalies: np.ndarray, threshold: str) -> Tuple[List[Detector], np.ndarray]:
+    """:func:`finish_detector` of every bagging round at once, the same detectors bit for bit:
+    round r's training points are ``raw[offsets[r]:offsets[r + 1]]`` (likewise ``w_pos``,
+    ``w_neg``), with prior ``priors[r]``, bandwidth ``etas[r]`` and ``n_anomalies[r]``
+    anomalies. Returns the detectors and f of every training point, in that layout."""
+    starts, sizes = offsets[:-1], np.diff(offsets)
+    low = np.minimum.reduceat(raw, starts)
+    span = np.maximum.reduceat(raw, starts) - low
+    f = decision(raw, np.repeat(low, sizes), np.repeat(span, sizes), alpha, w_pos, w_neg)
+    shift, lam = squash_thresholds(f, offsets, n_anomalies, threshold)
+    detectors = [Detector(prior, float(lo), float(sp), float(eta), alpha, float(sh), float(la))
+                 for prior, lo, sp, eta, sh, la in zip(priors, low, span, etas, shift, lam)]
+    return detectors, f
 
 
 def check_rows(X: np.ndarray, name: str = "X") -> None:

@@ -78,8 +78,8 @@ def fitted_parts(scorer: Any, X: np.ndarray, y: np.ndarray, Z: np.ndarray) -> Pa
     keys = ("p", "px", "rarity", "rarity_out", "n_centres", "rho_sum")
     acc: Dict[str, List[Any]] = {k: [] for k in keys}
     threads = 1 if scorer.n_jobs is None else scorer.n_jobs
-    rounds = scorer._score_rounds(np.ascontiguousarray(Z, dtype=X.dtype), threads)
-    for r, (quality, p, px, rarity) in zip(scorer.rounds_, rounds):
+    _, ps, pxs, rarities = scorer._score_rounds(np.ascontiguousarray(Z, dtype=X.dtype), threads)
+    for r, p, px, rarity in zip(scorer.rounds_, ps, pxs, rarities):
         X_round = scorer.X_train_[r.rows]
         centre = ~scorer.is_anomaly_[r.rows] if scorer.centres == "normals" else np.ones(r.rows.size, bool)
         C = X_round[centre]
