@@ -233,7 +233,7 @@ auto pass_rows_for_isa() {
 
 // A Source reading squared distances computed once: d2 of query row i to the point at packed
 // position q is at(i, cols[q]), for the pass's n points (cols: their indices in the shared
-// distances, in packed order).
+// distances, in packed order). at.prefetch(i, a, b) may ask for at(i, a) and at(i, b) ahead.
 template <class T, class At>
 struct GatheredDistances {
     At at;
@@ -244,7 +244,9 @@ struct GatheredDistances {
     EAP_ALWAYS_INLINE void tile(std::size_t p, std::size_t i, std::size_t nr, T* out) const {
         constexpr std::size_t W = PassLanes<T>::W;
         const std::size_t q0 = p * W, width = std::min(W, n - q0);
+        const std::size_t ahead = std::min(q0 + 2 * W, n - 1), ahead_end = std::min(ahead + W - 1, n - 1);
         for (std::size_t r = 0; r < nr; ++r) {
+            at.prefetch(i + r, cols[ahead], cols[ahead_end]);  // the panel two ahead
             for (std::size_t j = 0; j < width; ++j) out[r * W + j] = at(i + r, cols[q0 + j]);
             for (std::size_t j = width; j < W; ++j) out[r * W + j] = T(0);
         }

@@ -85,6 +85,13 @@ struct MatrixAt {
     EAP_ALWAYS_INLINE T operator()(std::size_t i, std::uint32_t c) const {
         return d2[static_cast<std::size_t>(points[i]) * n + c];
     }
+    // A pass item reads its rows of the n x n matrix as that many streams, too many for the
+    // hardware prefetcher (balls_and_kernels of 100 rounds, n = 1050: 17-19 % faster).
+    EAP_ALWAYS_INLINE void prefetch(std::size_t i, std::uint32_t a, std::uint32_t b) const {
+        const T* row = d2 + static_cast<std::size_t>(points[i]) * n;
+        EAP_PREFETCH(row + a);
+        EAP_PREFETCH(row + b);
+    }
 };
 
 }  // namespace

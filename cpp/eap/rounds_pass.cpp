@@ -19,6 +19,8 @@ struct ItemDistances {
         constexpr std::size_t W = PackedPoints<T>::W;
         return d2[(c / W) * rows * W + (i - i0) * W + c % W];
     }
+    // The item's distances were just computed: nothing to ask for.
+    EAP_ALWAYS_INLINE void prefetch(std::size_t, std::uint32_t, std::uint32_t) const {}
 };
 
 // Rows per work item: kPassItemRows, fewer (a multiple of the micro-tile) when the item's

@@ -19,8 +19,10 @@
 #if defined(__GNUC__)
 #define EAP_VECTOR_EXTENSIONS 1
 #define EAP_ALWAYS_INLINE inline __attribute__((always_inline))
+#define EAP_PREFETCH(address) __builtin_prefetch(address)
 #else
 #define EAP_ALWAYS_INLINE inline
+#define EAP_PREFETCH(address) ((void)(address))
 #endif
 
 namespace eap {
