@@ -375,9 +375,10 @@ class EAPScorer(BaseEstimator):
             offsets, flat, centre_flags, np.array(ks, dtype=np.int64), anomaly.astype(np.uint8),
             np.array([eta * scale for eta in etas]), TAU[Xs.dtype], threads)
         states = [self.random_state if seed is None else seed for _, seed in draws]
-        # Rounds side by side (one thread each) once there are enough to keep every thread busy.
+        # Rounds side by side (one thread each) once there are enough to keep every thread busy
+        # (on one thread, a single round too: its rows' depths come with its trees).
         forests = (fit_native_rounds(self.X_train_, offsets, flat, states, 100, threads)
-                   if self.prior == "native" and len(draws) >= max(2, thread_count(threads)) else None)
+                   if self.prior == "native" and len(draws) >= thread_count(threads) else None)
         if forests is None:
             forests = []
             for r, state in zip(rows, states):
