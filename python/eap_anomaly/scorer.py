@@ -531,12 +531,11 @@ class EAPScorer(BaseEstimator):
         f = decision(raw, stacked(detectors, "prior_min"), stacked(detectors, "prior_span"),
                      stacked(detectors, "alpha"), w_pos, w_neg)
         p = class_probability(f, stacked(detectors, "shift"), stacked(detectors, "threshold"))
-        rho_sum = np.array([[r.rho_sum] for r in self.rounds_])
         if self.outside == "tail":
             px = np.array([tail_density(rarity[i], self._nearest(r, block, rarity[i] == 0, threads), r.rho_sum)
                            for i, r in enumerate(self.rounds_)])
         else:
-            px = density(rarity, rho_sum)
+            px = density(rarity, np.array([[r.rho_sum] for r in self.rounds_]))
         n_centres = np.array([[r.n_centres] for r in self.rounds_])
         return [posterior_mean(p, px, n_centres, self.alpha0_, self.beta0_), p, px, rarity]
 
