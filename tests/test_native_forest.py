@@ -489,6 +489,7 @@ def test_native_rounds_equal_fitting_each_round(dtype, factor):
         for (got, raw), r, state in zip(fitted, rounds, states()):
             want = IsolationPrior.fit(X[r], 30, state, 1, "native")
             assert not set(FIELDS) & set(vars(got))  # the nodes stay in the core, once
+            assert not set(FIELDS) & set(vars(want))
             assert (got.scale == 1.0) == (factor == 1.0)
             for name in (*FIELDS, "n_features", "denominator", "scale"):
                 assert_array_equal(getattr(got, name), getattr(want, name))

@@ -100,7 +100,8 @@ class IsolationPrior:
             seed = native_seed(random_state)
             nodes = _core.build_isolation_forest(np.ascontiguousarray(X_scaled, dtype=np.float32),
                                                  n_estimators, max_samples, seed, threads)
-            return cls(*nodes, X.shape[1], native_denominator(n_estimators, max_samples), scale)
+            return cls._walked_by(_core.IsolationForestPaths(*nodes, X.shape[1]), X.shape[1],
+                                  native_denominator(n_estimators, max_samples), scale)
         forest = IsolationForest(n_estimators=n_estimators, max_samples="auto", n_jobs=threads,
                                  random_state=random_state).fit(X_scaled)
         roots, lefts, rights, features, thresholds, values = [], [], [], [], [], []
@@ -139,8 +140,8 @@ class IsolationPrior:
         return prior
 
     def __getattr__(self, name: str) -> Any:
-        # A prior made by _walked_by (a bagging round's forest) holds its nodes once, in the
-        # core; its node arrays are exported when read (saving, pickling, comparing). A hundred
+        # A prior made by _walked_by (a native forest) holds its nodes once, in the core; its
+        # node arrays are exported when read (saving, pickling, comparing). A hundred bagging
         # rounds' arrays would be about 1 MB each, copied under the GIL.
         if name in NODE_ARRAYS and "_paths" in self.__dict__:
             return self._paths.node_arrays()[NODE_ARRAYS.index(name)]
