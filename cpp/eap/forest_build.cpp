@@ -95,7 +95,7 @@ public:
         depths_ = depths;
         height_ = 0;
         grow(tree, rng, 0, psi_, 0);
-        if (depths != nullptr && psi_ < n_) walk_undrawn(tree, depths);
+        if (depths != nullptr && psi_ < n_) walk_undrawn(tree);
         for (std::size_t row : sample_) taken_[row / 64] = 0;
         return tree;
     }
@@ -161,8 +161,9 @@ private:
     }
 
     // Rows not drawn for the tree, walked through it 16 side by side (their memory latencies
-    // overlap), each for the tree's height in steps; a leaf's step stays on it.
-    void walk_undrawn(const Tree& t, double* depths) const {
+    // overlap), each for the tree's height in steps; a leaf's step stays on it. The builder's
+    // node layout, so not IsolationForestPaths' walk, which needs the finished forest.
+    void walk_undrawn(const Tree& t) const {
         constexpr std::size_t kGroup = 16;
         std::size_t rows[kGroup];
         std::size_t g = 0;
@@ -174,7 +175,7 @@ private:
                     at[u] = node.child[!(X_[rows[u] * d_ + static_cast<std::size_t>(node.feature)] <=
                                          node.threshold)];
                 }
-            for (std::size_t u = 0; u < g; ++u) depths[rows[u]] += t[static_cast<std::size_t>(at[u])].leaf_value;
+            for (std::size_t u = 0; u < g; ++u) depths_[rows[u]] += t[static_cast<std::size_t>(at[u])].leaf_value;
             g = 0;
         };
         for (std::size_t row = 0; row < n_; ++row) {
