@@ -5,6 +5,8 @@ thread scaling on one n = 1000, d = 36, l = 750 problem. Medians of --repeats, a
 
     python benchmarks/compare_bagging.py --data-dir ../shared/datasets/adbench
     python benchmarks/compare_bagging.py --data-dir ../shared/datasets/adbench --quick
+    python benchmarks/compare_bagging.py --data-dir ../shared/datasets/adbench --priors native --repeats 1
+    python benchmarks/compare_bagging.py --synthetic      # the n = 1000 problem only, no data
 """
 
 import argparse
@@ -43,13 +45,25 @@ def fit_score(make, split):
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--data-dir", required=True)
+    parser.add_argument("--data-dir", help="ADBench-format datasets (not needed with --synthetic)")
     parser.add_argument("--seeds", type=int, default=2)
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--quick", action="store_true", help="4 datasets, 1 repeat")
+    parser.add_argument("--priors", nargs="+", choices=["native", "sklearn"], default=["native", "sklearn"],
+                        help="Isolation Forest priors to time on the splits (default both)")
+    parser.add_argument("--synthetic", action="store_true",
+                        help="only the n = 1000, d = 36, l = 750 problem (one round, 100 bags, threads)")
     args = parser.parse_args()
     repeats = 1 if args.quick else args.repeats
-    priors = ["native", "sklearn"] if "prior" in EAPScorer().get_params() else [None]
+    if not args.synthetic:
+        if args.data_dir is None:
+            parser.error("--data-dir is required unless --synthetic")
+        protocol_splits(args, repeats)
+    synthetic(repeats)
+
+
+def protocol_splits(args, repeats):
+    priors = args.priors if "prior" in EAPScorer().get_params() else [None]
     variants = {}
     for prior in priors:
         extra = {} if prior is None else {"prior": prior}
@@ -71,6 +85,8 @@ def main():
     print("\nmedian per split (one thread): " + "; ".join(
         f"{v} {np.median(t):.3f} s" for v, t in per_variant.items()))
 
+
+def synthetic(repeats):
     rng = np.random.default_rng(0)
     X = rng.normal(size=(1000, 36))
     y = (rng.random(1000) < 0.05).astype(int)

@@ -3,9 +3,10 @@ kernel over its whole range, the kernel sums against float64 references (adversa
 exact ball membership with float32 thresholds, and results that do not depend on the
 instruction set, the thread count, the chunking or the call.
 
-Bounds (README "Performance", cpp/eap/exp2.hpp, cpp/eap/pass_kernel.hpp): exp2 relative error
-below 2e-7 (float32) and 5e-16 (float64); float32 kernel sums within 1e-6 relative of the exact
-sums over the same float32 squared distances; every instruction set gives the same bits.
+Bounds (README, "Scoring auxiliary anomalies" and "Developers"; cpp/eap/exp2.hpp,
+cpp/eap/pass_kernel.hpp): exp2 relative error below 2e-7 (float32) and 5e-16 (float64); float32
+kernel sums within 1e-6 relative of the exact sums over the same float32 squared distances;
+every instruction set gives the same bits.
 """
 
 from __future__ import annotations
