@@ -395,6 +395,29 @@ def test_a_walker_gives_back_the_node_arrays_it_was_built_from(kind):
     assert_array_equal(walker.node_arrays()[0], p.root)  # each call a complete export
 
 
+@pytest.mark.parametrize("kind", ["native", "sklearn"])
+def test_a_prior_holds_its_nodes_once_fitted_restored_or_unpickled(kind, tmp_path):
+    """Whichever way a prior is made (fitted, from a saved state, unpickled, or inside a saved
+    and loaded EAPScorer), its node arrays are not held beside its walker: they are exported,
+    equal to the fitted ones, when read, and the scores are the same bits."""
+    rng = np.random.default_rng(7)
+    X, Z = rng.normal(size=(300, 3)), rng.normal(size=(50, 3)) * 2
+    fitted = IsolationPrior.fit(X, 15, 2, 1, kind)
+    y = np.zeros(300, int)
+    y[:15] = 1
+    scorer = EAPScorer(prior=kind, random_state=0).fit(X, y)
+    scorer.save(tmp_path / "model.npz")
+    priors = {"fitted": fitted, "state": IsolationPrior.from_state(fitted.state()),
+              "pickled": pickle.loads(pickle.dumps(fitted)),
+              "loaded scorer": EAPScorer.load(tmp_path / "model.npz").rounds_[0].detector.prior}
+    for how, prior in priors.items():
+        assert not set(FIELDS) & set(vars(prior)), how
+        expected = scorer.rounds_[0].detector.prior if how == "loaded scorer" else fitted
+        for name in FIELDS:
+            assert_array_equal(getattr(prior, name), getattr(expected, name), err_msg=how)
+        assert_array_equal(prior.raw_scores(Z, 1), expected.raw_scores(Z, 1), err_msg=how)
+
+
 @pytest.mark.parametrize("change, message", [
     (dict(left=np.array([1, -1, 0, -1, -1, -1])), "point forward"),
     (dict(right=np.array([2, -1, 6, -1, -1, -1])), "point forward"),

@@ -69,7 +69,8 @@ def node_depths(left: np.ndarray, right: np.ndarray) -> np.ndarray:
 
 @dataclass
 class IsolationPrior:
-    """Node arrays of every tree, concatenated (children as absolute indices)."""
+    """An Isolation Forest: the node arrays of every tree, concatenated (children as absolute
+    indices). The arrays live once, in the core's walker, and are exported when read."""
 
     root: np.ndarray
     left: np.ndarray
@@ -128,6 +129,8 @@ class IsolationPrior:
         # Built now, not on first use: a fitted or loaded prior is complete for every thread.
         self._paths = _core.IsolationForestPaths(self.root, self.left, self.right, self.feature,
                                                  self.threshold, self.leaf_value, self.n_features)
+        for name in NODE_ARRAYS:  # the walker holds them now; exported when read (__getattr__)
+            del self.__dict__[name]
 
     @classmethod
     def _walked_by(cls, paths: Any, n_features: int, denominator: float,
@@ -140,9 +143,9 @@ class IsolationPrior:
         return prior
 
     def __getattr__(self, name: str) -> Any:
-        # A prior made by _walked_by (a native forest) holds its nodes once, in the core; its
-        # node arrays are exported when read (saving, pickling, comparing). A hundred bagging
-        # rounds' arrays would be about 1 MB each, copied under the GIL.
+        # A prior holds its nodes once, in the core's walker; its node arrays are exported when
+        # read (saving, pickling, comparing). A hundred bagging rounds' arrays would be about
+        # 1 MB each, held twice (a loaded or unpickled model) or copied under the GIL (a fit).
         if name in NODE_ARRAYS and "_paths" in self.__dict__:
             return self._paths.node_arrays()[NODE_ARRAYS.index(name)]
         raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
@@ -163,9 +166,7 @@ class IsolationPrior:
 
     def state(self) -> Dict[str, Any]:
         """The node arrays and scalars (what a saved model holds)."""
-        nodes = (self._paths.node_arrays() if NODE_ARRAYS[0] not in self.__dict__ else
-                 tuple(getattr(self, name) for name in NODE_ARRAYS))
-        return {**dict(zip(NODE_ARRAYS, nodes)),
+        return {**dict(zip(NODE_ARRAYS, self._paths.node_arrays())),
                 **{f.name: getattr(self, f.name) for f in fields(self) if f.name not in NODE_ARRAYS}}
 
     @classmethod
