@@ -5,6 +5,7 @@
 #include <pybind11/pybind11.h>
 #include <pybind11/stl.h>
 
+#include <cmath>
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -20,6 +21,7 @@
 #include "eap/rarity.hpp"
 #include "eap/rounds_fit.hpp"
 #include "eap/rounds_pass.hpp"
+#include "eap/soft_c_transform.hpp"
 #include "eap/training_pass.hpp"
 
 namespace py = pybind11;
@@ -407,6 +409,25 @@ py::list build_forest_rounds(const Array<float>& X, const Array<std::int64_t>& o
     return out;
 }
 
+py::array_t<double> soft_c_transform(const Array<double>& C, const Array<double>& g,
+                                     const Array<double>& log_b, double eps, int n_threads) {
+    const std::size_t rows = rows_of(C, "C", 0), cols = static_cast<std::size_t>(C.shape(1));
+    if (cols == 0) throw py::value_error("C must have at least one column");
+    if (g.ndim() != 1 || static_cast<std::size_t>(g.shape(0)) != cols)
+        throw py::value_error("g must have one value per column of C");
+    if (log_b.ndim() != 1 || static_cast<std::size_t>(log_b.shape(0)) != cols)
+        throw py::value_error("log_b must have one value per column of C");
+    if (!(eps > 0) || !std::isfinite(eps)) throw py::value_error("eps must be positive and finite");
+    py::array_t<double> out(static_cast<py::ssize_t>(rows));
+    const double *c = C.data(), *gp = g.data(), *lb = log_b.data();
+    double* o = out.mutable_data();
+    {
+        py::gil_scoped_release release;
+        eap::soft_c_transform(c, rows, cols, gp, lb, eps, n_threads, o);
+    }
+    return out;
+}
+
 template <class T>
 py::array_t<T> exp2_negative(const Array<T>& x) {
     if (x.ndim() != 1) throw py::value_error("x must be 1-D");
@@ -472,6 +493,10 @@ PYBIND11_MODULE(_core, m) {
           "IsolationForestPaths of the forest build_isolation_forest builds on those rows with "
           "min(max_samples, rows) samples (its node_arrays() are that function's), and the "
           "depths of those rows; rounds in parallel.");
+    m.def("soft_c_transform", &soft_c_transform, py::arg("C").noconvert(), py::arg("g").noconvert(),
+          py::arg("log_b").noconvert(), py::arg("eps"), py::arg("n_threads"),
+          "out[i] = -eps log sum_j exp(log_b[j] + (g[j] - C[i, j]) / eps) for the float64 rows "
+          "of C: the soft c-transform of the LAVA baseline's Sinkhorn sweeps.");
     m.def("has_openmp", &has_openmp, "Whether the core was built with OpenMP.");
     // Private hooks for tests and benchmarks.
     m.def("_exp2_negative", &exp2_negative<float>, py::arg("x").noconvert(),

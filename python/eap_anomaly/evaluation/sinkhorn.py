@@ -12,8 +12,9 @@ import warnings
 from typing import List, Tuple
 
 import numpy as np
-from scipy.special import logsumexp
 from sklearn.exceptions import ConvergenceWarning
+
+from .. import _core
 
 #: eps is divided by this factor between annealing stages.
 ANNEAL = 2.0
@@ -27,9 +28,11 @@ CHECK_EVERY = 10
 
 def c_transform(cost: np.ndarray, g: np.ndarray, log_b: np.ndarray, eps: float) -> np.ndarray:
     """Soft c-transform ``f_i = -eps log sum_j b_j exp((g_j - C_ij) / eps)``: the potential of
-    each source row that best answers the target potential g (one Sinkhorn half-step)."""
-    out: np.ndarray = -eps * logsumexp(log_b + (g - cost) / eps, axis=1)
-    return out
+    each source row that best answers the target potential g (one Sinkhorn half-step), in the
+    core on one thread (within 2e-13 relative of SciPy's ``logsumexp``; tests/test_valuation.py)."""
+    return _core.soft_c_transform(np.ascontiguousarray(cost, dtype=np.float64),
+                                  np.ascontiguousarray(g, dtype=np.float64),
+                                  np.ascontiguousarray(log_b, dtype=np.float64), float(eps), 1)
 
 
 def sinkhorn(cost: np.ndarray, a: np.ndarray, b: np.ndarray, eps: float, tol: float = 1e-6,
@@ -52,19 +55,20 @@ def sinkhorn(cost: np.ndarray, a: np.ndarray, b: np.ndarray, eps: float, tol: fl
     if max_sweeps < 1:
         raise ValueError(f"max_sweeps must be at least 1, got {max_sweeps}")
     log_a, log_b = np.log(a), np.log(b)
+    cost_t = np.ascontiguousarray(cost.T)
     f, g = np.zeros(cost.shape[0]), np.zeros(cost.shape[1])
     for stage in _stages(cost, eps)[:0:-1]:
         for _ in range(STAGE_SWEEPS):
             f = c_transform(cost, g, log_b, stage)
-            g = c_transform(cost.T, f, log_a, stage)
+            g = c_transform(cost_t, f, log_a, stage)
     f = c_transform(cost, g, log_b, eps)
     best = np.inf
-    g_f = c_transform(cost.T, f, log_a, eps)  # (f, g_f): columns exact, also at the cap
+    g_f = c_transform(cost_t, f, log_a, eps)  # (f, g_f): columns exact, also at the cap
     for sweep in range(max_sweeps):
         if sweep:
             g = g + relax * (g_f - g)
             f = f + relax * (c_transform(cost, g, log_b, eps) - f)
-            g_f = c_transform(cost.T, f, log_a, eps)
+            g_f = c_transform(cost_t, f, log_a, eps)
         if sweep % CHECK_EVERY == 0 or sweep == max_sweeps - 1:
             # the rows of the plan of (f, g_f) sum to a * exp((f - c(g_f)) / eps)
             error = float(np.abs(a * np.expm1((f - c_transform(cost, g_f, log_b, eps)) / eps)).sum())
@@ -116,3 +120,53 @@ def plan(cost: np.ndarray, a: np.ndarray, b: np.ndarray, f: np.ndarray, g: np.nd
     """The transport plan of potentials (f, g)."""
     out: np.ndarray = a[:, None] * b[None, :] * np.exp((f[:, None] + g[None, :] - cost) / eps)
     return out
+
+
+# --- The schedule of GeomLoss (what the authors' LAVA runs) --------------------------------
+
+#: GeomLoss's default ratio between successive blur values (eps shrinks by its square).
+GEOMLOSS_SCALING = 0.5
+
+
+def geomloss_schedule(diameter: float, eps: float, scaling: float = GEOMLOSS_SCALING) -> List[float]:
+    """The eps values of GeomLoss's eps-scaling (``SamplesLoss(p=2, blur=sqrt(eps))``): the
+    squared diameter, then blur^2 divided by scaling^-2 per step from it, then eps itself."""
+    blur = eps ** 0.5
+    steps = np.arange(2 * np.log(diameter), 2 * np.log(blur), 2 * np.log(scaling))
+    return [diameter ** 2] + [float(np.exp(e)) for e in steps] + [blur ** 2]
+
+
+def max_diameter(X: np.ndarray, Y: np.ndarray) -> float:
+    """Length of the diagonal of the box around both point sets (GeomLoss's diameter)."""
+    low = np.minimum(X.min(axis=0), Y.min(axis=0))
+    high = np.maximum(X.max(axis=0), Y.max(axis=0))
+    return float(np.linalg.norm(high - low))
+
+
+def annealed_potentials(cost: np.ndarray, a: np.ndarray, b: np.ndarray,
+                        schedule: List[float]) -> Tuple[np.ndarray, np.ndarray]:
+    """Potentials (f on the rows, g on the columns) after GeomLoss's balanced Sinkhorn loop:
+    one symmetrised update of both per eps of ``schedule``, then a last simultaneous
+    c-transform of each (Feydy et al. 2019). A fixed number of sweeps, not a converged solve:
+    it is what GeomLoss, and so the authors' LAVA, returns."""
+    log_a, log_b = np.log(a), np.log(b)
+    cost_t = np.ascontiguousarray(cost.T)
+    eps = schedule[0]
+    f = c_transform(cost, np.zeros(cost.shape[1]), log_b, eps)
+    g = c_transform(cost_t, np.zeros(cost.shape[0]), log_a, eps)
+    for eps in schedule:
+        f_next = c_transform(cost, g, log_b, eps)
+        g_next = c_transform(cost_t, f, log_a, eps)
+        f, g = (f + f_next) / 2, (g + g_next) / 2
+    return c_transform(cost, g, log_b, eps), c_transform(cost_t, f, log_a, eps)
+
+
+def annealed_self_potential(cost: np.ndarray, a: np.ndarray, schedule: List[float]) -> np.ndarray:
+    """The symmetric problem's potential as GeomLoss's debiasing loop computes it (the same
+    loop on a set against itself, one potential)."""
+    log_a = np.log(a)
+    eps = schedule[0]
+    f = c_transform(cost, np.zeros(cost.shape[1]), log_a, eps)
+    for eps in schedule:
+        f = (f + c_transform(cost, f, log_a, eps)) / 2
+    return c_transform(cost, f, log_a, eps)
