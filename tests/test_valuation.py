@@ -329,6 +329,17 @@ def test_geomloss_schedule_and_loop_equal_a_plain_reference() -> None:
                                reference_c_transform(self_cost, h, np.log(a), eps), rtol=1e-12, atol=1e-13)
 
 
+def test_lava_geomloss_on_repeated_points_is_finite() -> None:
+    """Classes of one repeated point (diameter 0: GeomLoss itself takes log 0 there) and
+    candidates on them: every value finite, the far candidate last."""
+    X = np.vstack([np.zeros((6, 2)), np.ones((2, 2))])
+    y = np.r_[np.zeros(6), np.ones(2)].astype(np.int64)
+    Z = np.array([[1.0, 1.0], [0.0, 0.0], [9.0, 9.0]])
+    values = lava(X, y, Z)
+    assert np.isfinite(values).all() and values[2] < values[:2].min()
+    assert geomloss_schedule(0.0, 0.1) == pytest.approx([0.1])
+
+
 def test_lava_geomloss_equals_geomloss() -> None:
     """Values GeomLoss 0.2.6 itself gave on this data (torch, float64; OTDD's construction with
     0/1 label indexing: W from SamplesLoss(p=2, blur=sqrt(0.1), debias=True) per pair of

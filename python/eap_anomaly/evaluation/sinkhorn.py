@@ -130,8 +130,12 @@ GEOMLOSS_SCALING = 0.5
 
 def geomloss_schedule(diameter: float, eps: float, scaling: float = GEOMLOSS_SCALING) -> List[float]:
     """The eps values of GeomLoss's eps-scaling (``SamplesLoss(p=2, blur=sqrt(eps))``): the
-    squared diameter, then blur^2 divided by scaling^-2 per step from it, then eps itself."""
+    squared diameter, then blur^2 divided by scaling^-2 per step from it, then eps itself. Sets
+    of one repeated point (diameter 0, where GeomLoss fails on log 0) have all costs 0: eps
+    alone."""
     blur = eps ** 0.5
+    if diameter == 0:
+        return [blur ** 2]
     steps = np.arange(2 * np.log(diameter), 2 * np.log(blur), 2 * np.log(scaling))
     return [diameter ** 2] + [float(np.exp(e)) for e in steps] + [blur ** 2]
 
