@@ -6,20 +6,6 @@ namespace eap {
 
 namespace {
 
-template <int B>
-EAP_ALWAYS_INLINE float exp2_one(float x) {
-    using V = typename Simd<float, B>::V;
-    const V y = exp2_negative<B>(splat<V>(x), V{});
-    return load<float>(reinterpret_cast<const float*>(&y));  // lane 0
-}
-
-template <int B>
-EAP_ALWAYS_INLINE double exp2_one(double x) {
-    using V = typename Simd<double, B>::V;
-    const V y = exp2_negative<B>(splat<V>(x));
-    return load<double>(reinterpret_cast<const double*>(&y));  // lane 0
-}
-
 template <int B, class T>
 EAP_ALWAYS_INLINE void exp2_array(const T* x, std::size_t n, T* out) {
     for (std::size_t i = 0; i < n; ++i) out[i] = exp2_one<B>(x[i]);

@@ -59,6 +59,21 @@ EAP_ALWAYS_INLINE typename Simd<double, B>::V exp2_negative(typename Simd<double
     return p * bit_cast<V>(scale);
 }
 
+// 2^x for one x in [-70, 0]: lane 0 of the B-byte kernel above (the same bits as every lane).
+template <int B>
+EAP_ALWAYS_INLINE float exp2_one(float x) {
+    using V = typename Simd<float, B>::V;
+    const V y = exp2_negative<B>(splat<V>(x), V{});
+    return load<float>(reinterpret_cast<const float*>(&y));
+}
+
+template <int B>
+EAP_ALWAYS_INLINE double exp2_one(double x) {
+    using V = typename Simd<double, B>::V;
+    const V y = exp2_negative<B>(splat<V>(x));
+    return load<double>(reinterpret_cast<const double*>(&y));
+}
+
 // out[i] = 2^x[i] for x[i] in [-70, 0], on the active instruction set (a test hook).
 void exp2_negative(const float* x, std::size_t n, float* out);
 void exp2_negative(const double* x, std::size_t n, double* out);

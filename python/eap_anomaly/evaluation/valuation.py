@@ -297,7 +297,8 @@ def lava(X_train: Any, y_train: Any, X_aux: Any, random_state: Any = None, n_job
     random_state : ignored
         Accepted for the uniform signature; the value is deterministic.
     n_jobs : int or None
-        Validated; the computation is single-threaded SciPy/NumPy.
+        Validated; the computation runs on one thread (SciPy, NumPy and the core's
+        log-sum-exp).
     eps : float, default 0.1
     solver : {"geomloss", "converged"}, default "geomloss"
         ``"geomloss"`` computes what the authors' code does (OTDD on GeomLoss 0.2,
@@ -332,32 +333,39 @@ def lava(X_train: Any, y_train: Any, X_aux: Any, random_state: Any = None, n_job
     normals, anomalies = X[y == 0], X[y == 1]
     y_src = np.r_[y, 1]
     a, b = np.full(n + 1, 1.0 / (n + 1)), np.full(n, 1.0 / n)
-    values = np.empty(Z.shape[0])
+    # z joins the anomalies, so the normals' row of W and what depends on one class alone are
+    # computed once per experiment, not per candidate.
+    label_costs: Callable[[np.ndarray], List[float]]
+    potential: Callable[[np.ndarray, np.ndarray], np.ndarray]
     if solver == "geomloss":
         divergences = _AnnealedDivergences(float(eps))
         # Identical sets have divergence 0 in GeomLoss's loop too (its four potentials agree).
         normal_row = [0.0, divergences(normals, anomalies, "normals", "anomalies")]
-        target = np.hstack([X, y[:, None] + 1.0])
-        for j, z in enumerate(Z):
-            source = np.vstack([anomalies, z])
-            W = np.array([normal_row, [divergences(source, normals, None, "normals"),
-                                       divergences(source, anomalies, None, "anomalies")]])
-            cost = np.vstack([to_train, cdist(z[None, :], X, "sqeuclidean") / 2]) + W[y_src][:, y]
-            diameter = max_diameter(np.vstack([np.hstack([X, y[:, None]]), np.r_[z, 1.0]]), target)
-            f, _ = annealed_potentials(cost, a, b, geomloss_schedule(diameter, float(eps)))
-            values[j] = -(f[-1] - f[:-1].sum() / n)
-        return values
-    # z joins the anomalies, so the normals' row of W and each class's self value are the same
-    # for every candidate: computed once (the normals' self value is the largest solve of W).
-    self_normals, self_anomalies = self_value(normals, eps), self_value(anomalies, eps)
-    normal_row = [0.0, divergence(normals, anomalies, eps, self_normals, self_anomalies)]
+        source_rows, target = np.hstack([X, y[:, None] + 0.0]), np.hstack([X, y[:, None] + 1.0])
+
+        def label_costs(source: np.ndarray) -> List[float]:
+            return [divergences(source, normals, None, "normals"),
+                    divergences(source, anomalies, None, "anomalies")]
+
+        def potential(cost: np.ndarray, z: np.ndarray) -> np.ndarray:
+            diameter = max_diameter(np.vstack([source_rows, np.r_[z, 1.0]]), target)
+            return annealed_potentials(cost, a, b, geomloss_schedule(diameter, float(eps)))[0]
+    else:
+        self_normals, self_anomalies = self_value(normals, eps), self_value(anomalies, eps)
+        normal_row = [0.0, divergence(normals, anomalies, eps, self_normals, self_anomalies)]
+
+        def label_costs(source: np.ndarray) -> List[float]:
+            self_source = self_value(source, eps)
+            return [divergence(source, normals, eps, self_source, self_normals),
+                    divergence(source, anomalies, eps, self_source, self_anomalies)]
+
+        def potential(cost: np.ndarray, z: np.ndarray) -> np.ndarray:
+            return sinkhorn(cost, a, b, float(eps))[0]
+    values = np.empty(Z.shape[0])
     for j, z in enumerate(Z):
-        source = np.vstack([anomalies, z])
-        self_source = self_value(source, eps)
-        W = np.array([normal_row, [divergence(source, normals, eps, self_source, self_normals),
-                                   divergence(source, anomalies, eps, self_source, self_anomalies)]])
+        W = np.array([normal_row, label_costs(np.vstack([anomalies, z]))])
         cost = np.vstack([to_train, cdist(z[None, :], X, "sqeuclidean") / 2]) + W[y_src][:, y]
-        f, _ = sinkhorn(cost, a, b, float(eps))
+        f = potential(cost, z)
         values[j] = -(f[-1] - f[:-1].sum() / n)
     return values
 
