@@ -26,6 +26,7 @@ from eap_anomaly.evaluation import protocol as evaluation
 from eap_anomaly.evaluation.baselines import METHODS, RARITY_K, quality_scores
 from eap_anomaly.cli import main, select_datasets
 from eap_anomaly.evaluation.datasets import ENV_VAR, data_dir, list_datasets, load_dataset
+from eap_anomaly.evaluation.journal import experiment_path, load_experiment, save_experiment
 from eap_anomaly.evaluation.protocol import (
     CURVE_POINTS,
     GROUPS,
@@ -834,6 +835,99 @@ def test_cli_evaluate_without_matplotlib_stops_before_any_experiment(
     err = capsys.readouterr().err
     assert rc == 2 and err.count("\n") == 1 and "--no-plots" in err and "matplotlib" in err
     assert not (out / "results.csv").exists()
+
+
+def fast_evaluate(monkeypatch: pytest.MonkeyPatch) -> List[Any]:
+    """A 3-NN classifier for the learning curves, and the list of experiments that ran."""
+    monkeypatch.setattr(evaluation, "classifier_for", lambda image, seed: (lambda: KNeighborsClassifier(3)))
+    ran: List[Any] = []
+    run = evaluation.run_experiment
+
+    def counted(name: str, names: Any, seed: int, *args: Any) -> Any:
+        ran.append((name, seed))
+        return run(name, names, seed, *args)
+
+    monkeypatch.setattr(evaluation, "run_experiment", counted)
+    return ran
+
+
+def evaluate_args(data: Path, out: Path, datasets: List[str], methods: List[str], *extra: str) -> List[str]:
+    return ["evaluate", "--data-dir", str(data), "--datasets", *datasets, "--seeds", "2",
+            "--methods", *methods, "--out", str(out), "--no-plots", "--no-progress", *extra]
+
+
+def test_cli_evaluate_resume_writes_what_an_uninterrupted_run_does(
+        adbench_like: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture) -> None:
+    ran = fast_evaluate(monkeypatch)
+    methods = ["EAP", "RARITY", "RANDOM"]
+    everything = ["Classical/1_alpha", "Classical/2_beta", "Classical/6_small"]
+    whole, resumed = tmp_path / "whole", tmp_path / "resumed"
+    assert main(evaluate_args(adbench_like, whole, everything, methods)) == 0
+    assert sorted(ran) == sorted((n, s) for n in everything for s in (0, 1))
+    # a run that stopped after 1_alpha and 6_small (rejected: kept as such), then resumed
+    ran.clear()
+    assert main(evaluate_args(adbench_like, resumed, ["Classical/1_alpha", "Classical/6_small"], methods)) == 0
+    ran.clear()
+    capsys.readouterr()
+    assert main(evaluate_args(adbench_like, resumed, everything, methods, "--resume")) == 0
+    assert sorted(ran) == [("Classical/2_beta", 0), ("Classical/2_beta", 1)]
+    assert "4 experiments kept" in capsys.readouterr().err
+    for name in ("results.csv", "summary.md", "breakdown.md"):
+        assert (resumed / name).read_bytes() == (whole / name).read_bytes()
+    # resuming a finished run runs nothing; without --resume every experiment runs again
+    ran.clear()
+    assert main(evaluate_args(adbench_like, resumed, everything, methods, "--resume")) == 0
+    assert ran == []
+    assert main(evaluate_args(adbench_like, resumed, ["Classical/2_beta"], methods)) == 0
+    assert sorted(ran) == [("Classical/2_beta", 0), ("Classical/2_beta", 1)]
+
+
+def test_cli_evaluate_resume_reruns_what_it_cannot_use(
+        adbench_like: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    ran = fast_evaluate(monkeypatch)
+    out = tmp_path / "o"
+    assert main(evaluate_args(adbench_like, out, ["Classical/1_alpha", "Classical/2_beta"], ["EAP"])) == 0
+    # a method the kept files lack: every experiment runs again, with all requested methods
+    ran.clear()
+    assert main(evaluate_args(adbench_like, out, ["Classical/1_alpha"], ["RANDOM", "EAP"], "--resume")) == 0
+    assert sorted(ran) == [("Classical/1_alpha", 0), ("Classical/1_alpha", 1)]
+    assert [r["method"] for r in read_results(out)] == ["RANDOM", "EAP"] * 2
+    # a subset of the kept methods is read, in the requested order
+    ran.clear()
+    assert main(evaluate_args(adbench_like, out, ["Classical/1_alpha"], ["EAP"], "--resume")) == 0
+    assert ran == [] and [r["method"] for r in read_results(out)] == ["EAP", "EAP"]
+    # a truncated file and a file of another experiment are not used
+    beta0 = experiment_path(str(out), "Classical/2_beta", 0)
+    beta1 = experiment_path(str(out), "Classical/2_beta", 1)
+    Path(beta0).write_bytes(Path(beta0).read_bytes()[:100])
+    Path(beta1).write_bytes(Path(experiment_path(str(out), "Classical/1_alpha", 1)).read_bytes())
+    ran.clear()
+    assert main(evaluate_args(adbench_like, out, ["Classical/2_beta"], ["EAP"], "--resume")) == 0
+    assert sorted(ran) == [("Classical/2_beta", 0), ("Classical/2_beta", 1)]
+    assert len(list((out / "experiments").iterdir())) == 4  # no temporary file left behind
+
+
+def test_a_kept_experiment_reads_back_as_it_was_run(adbench_like: Path, tmp_path: Path,
+                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    fast_evaluate(monkeypatch)
+    names = list_datasets(str(adbench_like))
+    rows = evaluation.run_experiment("Classical/3_gamma", names, 1, str(adbench_like), ["EAP", "P_x"], 1)
+    path = experiment_path(str(tmp_path), "Classical/3_gamma", 1)
+    save_experiment(path, "Classical/3_gamma", 1, rows)
+    back = load_experiment(path, "Classical/3_gamma", 1, ["P_x", "EAP"])
+    assert back is not None and [r["method"] for r in back] == ["P_x", "EAP"]
+    for new, old in zip(back, rows[::-1]):
+        assert set(new) == set(old)
+        for key, value in old.items():
+            if isinstance(value, np.ndarray):
+                assert new[key].dtype == value.dtype and np.array_equal(new[key], value)
+            else:
+                assert new[key] == value and type(new[key]) is type(value)
+    assert load_experiment(path, "Classical/3_gamma", 0, ["EAP"]) is None  # another seed
+    assert load_experiment(path, "Classical/3_gamma", 1, ["RANDOM"]) is None  # a method it lacks
+    assert load_experiment(str(tmp_path / "absent.npz"), "Classical/3_gamma", 1, ["EAP"]) is None
+    save_experiment(path, "Classical/3_gamma", 1, [])  # rejected by the protocol
+    assert load_experiment(path, "Classical/3_gamma", 1, ["EAP"]) == []
 
 
 def test_cli_evaluate_errors(adbench_like: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,

@@ -6,7 +6,7 @@
     eap-anomaly score --train FILE [--labels COLUMN] [--preset ...] --aux FILE --out FILE ...
     eap-anomaly select --model MODEL --aux FILE --top 0.1 --out KEPT [--indices IDX]
     eap-anomaly compare --model MODEL --aux A.npy B.npy ... --out DIR [--names A B ...]
-    eap-anomaly evaluate --data-dir DIR [--datasets ...] [--seeds N] [--methods ...] --out DIR
+    eap-anomaly evaluate --data-dir DIR [--datasets ...] [--seeds N] [--methods ...] --out DIR [--resume]
 
 Files: .npy (memory-mapped), .npz (arrays X and y), .csv, .parquet (needs pyarrow). Candidates
 are streamed chunk by chunk and results written as they come; the output file appears only when
@@ -305,7 +305,8 @@ def evaluate(args: argparse.Namespace) -> int:
 
     from .evaluation.baselines import ALL_METHODS, METHODS
     from .evaluation.datasets import list_datasets
-    from .evaluation.protocol import METRICS, add_ranks, breakdown, run_experiment, summary_table
+    from .evaluation.journal import experiment_path, load_experiment, run_and_save
+    from .evaluation.protocol import METRICS, add_ranks, breakdown, summary_table
 
     if args.plots:
         _require_matplotlib()
@@ -318,8 +319,17 @@ def evaluate(args: argparse.Namespace) -> int:
     tasks = [(name, seed) for name in names for seed in range(args.seeds)]
     os.makedirs(args.out, exist_ok=True)
     rows = []
+    if args.resume:
+        kept = {task: load_experiment(experiment_path(args.out, *task), *task, methods) for task in tasks}
+        tasks = [task for task in tasks if kept[task] is None]
+        for found in kept.values():
+            rows.extend(found or [])
+        print(f"resuming: {len(kept) - len(tasks)} experiments kept in {args.out}, "
+              f"{len(tasks)} to run", file=sys.stderr)
+    # Each worker keeps its experiment under OUT/experiments as it finishes (--resume reads them).
     jobs = Parallel(n_jobs=args.n_jobs, return_as="generator_unordered")(
-        delayed(run_experiment)(name, all_names, seed, args.data_dir, methods, 1) for name, seed in tasks)
+        delayed(run_and_save)(args.out, name, all_names, seed, args.data_dir, methods)
+        for name, seed in tasks)
     with progress_bar(args, len(tasks), "experiments", "evaluate") as bar:
         for result in jobs:
             rows.extend(result)
@@ -509,7 +519,12 @@ def build_parser() -> argparse.ArgumentParser:
                         "'P_y|x + n*P_x' RANDOM); on request also EAP_TUNED (EAPScorer.tuned(), "
                         "about 15x the cost of EAP) and the data-valuation baselines LAVA KNNShap "
                         "DataOOB LOO (slow)")
-    p.add_argument("--out", required=True, help="output folder (CSV, summary.md, PNGs)")
+    p.add_argument("--out", required=True,
+                   help="output folder (CSV, summary.md, PNGs; each finished experiment under "
+                        "experiments/)")
+    p.add_argument("--resume", action="store_true",
+                   help="reuse the experiments an earlier run (same package version) finished "
+                        "into --out with every requested method; run only the others")
     p.add_argument("--n-jobs", type=int, default=1, help="experiments run in parallel processes")
     p.add_argument("--no-plots", dest="plots", action="store_false",
                    help="skip the PNG figures; they need matplotlib (pip install "
