@@ -73,16 +73,18 @@ py::array_t<double> rarity_scores(const Array<T>& Z, const Array<T>& C, const Ar
 }
 
 template <class T>
-py::array_t<double> nearest_distances(const Array<T>& Z, const Array<T>& C, int n_threads) {
+py::array_t<double> nearest_distances(const Array<T>& Z, const Array<T>& C, std::int64_t k,
+                                      int n_threads) {
     const std::size_t n = rows_of(C, "C", 0), d = static_cast<std::size_t>(C.shape(1));
     const std::size_t l = rows_of(Z, "Z", d);
     if (n < 1) throw py::value_error("at least 1 centre is needed");
+    if (k < 1 || static_cast<std::size_t>(k) > n) throw py::value_error("k must be in [1, n_centres]");
     py::array_t<double> out(static_cast<py::ssize_t>(l));
     const T *z = Z.data(), *c = C.data();
     double* o = out.mutable_data();
     {
         py::gil_scoped_release release;
-        eap::nearest_distances(z, l, c, n, d, n_threads, o);
+        eap::nearest_distances(z, l, c, n, d, static_cast<std::size_t>(k), n_threads, o);
     }
     return out;
 }
@@ -298,7 +300,7 @@ void bind_dtype(py::module_& m, const char* pass_name) {
     m.def("rarity_scores", &rarity_scores<T>, py::arg("Z").noconvert(), py::arg("C").noconvert(),
           py::arg("radii").noconvert(), py::arg("tau"), py::arg("n_threads"));
     m.def("nearest_distances", &nearest_distances<T>, py::arg("Z").noconvert(),
-          py::arg("C").noconvert(), py::arg("n_threads"));
+          py::arg("C").noconvert(), py::arg("k"), py::arg("n_threads"));
     m.def("cover_ranks", &cover_ranks<T>, py::arg("C").noconvert(), py::arg("A").noconvert(),
           py::arg("anomaly_index").noconvert(), py::arg("n_threads"));
 }

@@ -53,6 +53,18 @@ def ref_iforest_prior(X, Z, seed, n_estimators: int = 100) -> Dict[str, np.ndarr
     return {"train": scale(s_train), "z": scale(s_z)}
 
 
+def ref_knn_prior(X, Z, k: int) -> Dict[str, np.ndarray]:
+    """The k-NN prior (``prior="knn"``, not SPEC): raw score = distance to the k-th nearest
+    training row (a training row: the k-th nearest *other* row), min-max scaled like the forest's."""
+    X, Z = np.asarray(X, dtype=np.float64), np.asarray(Z, dtype=np.float64)
+    D = ref_dists(X, X)
+    s_train = np.array([np.sort(np.delete(D[i], i))[k - 1] for i in range(X.shape[0])])
+    s_z = np.sort(ref_dists(Z, X), axis=1)[:, k - 1]
+    lo, span = float(s_train.min()), float(s_train.max() - s_train.min())
+    scale = (lambda s: np.zeros(len(s))) if span == 0.0 else (lambda s: np.clip((s - lo) / span, 0.0, 1.0))
+    return {"train": scale(s_train), "z": scale(s_z)}
+
+
 def ref_bandwidth(X, k: int = 10) -> float:
     """SPEC 4.2: eta = harmonic mean of each training point's distance to its k-th nearest other
     training point, zeros replaced by the smallest positive distance, floored at 1e-10."""
@@ -80,10 +92,11 @@ def ref_kernel_sums(X, anomaly, Z, eta: float):
 
 
 def ref_ssdo(X, y, Z, *, k: int = 10, alpha: float = 2.3, seed: Any = 0,
-             n_estimators: int = 100) -> Dict[str, Any]:
-    """SPEC 4: SSDO scores f on the training points (each with its own weight-1 term) and on Z."""
+             n_estimators: int = 100, prior_kind: str = "forest") -> Dict[str, Any]:
+    """SPEC 4: SSDO scores f on the training points (each with its own weight-1 term) and on Z;
+    ``prior_kind="knn"``: the k-NN prior instead of the forest."""
     anomaly = ref_labels(y)
-    prior = ref_iforest_prior(X, Z, seed, n_estimators)
+    prior = ref_knn_prior(X, Z, k) if prior_kind == "knn" else ref_iforest_prior(X, Z, seed, n_estimators)
     eta = ref_bandwidth(X, k)
 
     def f(P, p0):
@@ -166,7 +179,8 @@ def ref_eap(p_anomaly, density, n_centres: int, alpha0: float, beta0: float) -> 
 
 def ref_round(X, anomaly, Z, A_all, *, centres: str, k: Optional[int], k_min: int,
               quantile: float, alpha0: float, beta0: float, seed: Any, ssdo_k: int,
-              alpha: float, threshold: str, query_is_centre=None) -> Dict[str, Any]:
+              alpha: float, threshold: str, query_is_centre=None,
+              prior_kind: str = "forest") -> Dict[str, Any]:
     """One fit of SPEC 4-7 on the rows X (anomaly mask ``anomaly``).
 
     ``A_all``: the k-hat queries (all training anomalies); ``query_is_centre[a]``: the row of
@@ -177,7 +191,7 @@ def ref_round(X, anomaly, Z, A_all, *, centres: str, k: Optional[int], k_min: in
     m = int(anomaly.sum())
     # Detector (SPEC 4-5), fitted on this round's rows.
     y01 = anomaly.astype(np.int64)
-    det = ref_ssdo(X, y01, Z, k=ssdo_k, alpha=alpha, seed=seed)
+    det = ref_ssdo(X, y01, Z, k=ssdo_k, alpha=alpha, seed=seed, prior_kind=prior_kind)
     offset, lam = ref_squash(det["train"], m, threshold)
     p = ref_class_probability(det["z"], offset, lam)
     # Centres, k, radii (SPEC 1-3).
@@ -221,7 +235,7 @@ def ref_score_auxiliary(X, y, Z, *, centres: str = "all", k: Optional[int] = Non
                         k_min: int = 1, alpha0: Optional[float] = None,
                         beta0: Optional[float] = None, random_state: Any = None,
                         ssdo_k: int = 10, alpha: float = 2.3, threshold: str = "exact",
-                        quantile: float = 0.95) -> Dict[str, Any]:
+                        quantile: float = 0.95, prior_kind: str = "forest") -> Dict[str, Any]:
     """SPEC 4-7 without bagging: the quality of each row of Z and its parts.
 
     ``random_state`` must be an int (or None only if the caller does not compare forests)."""
@@ -231,4 +245,4 @@ def ref_score_auxiliary(X, y, Z, *, centres: str = "all", k: Optional[int] = Non
     b0 = 1.0 - m / n if beta0 is None else float(beta0)
     return ref_round(np.asarray(X), anomaly, np.asarray(Z), None, centres=centres, k=k,
                      k_min=k_min, quantile=quantile, alpha0=a0, beta0=b0, seed=random_state,
-                     ssdo_k=ssdo_k, alpha=alpha, threshold=threshold)
+                     ssdo_k=ssdo_k, alpha=alpha, threshold=threshold, prior_kind=prior_kind)

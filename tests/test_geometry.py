@@ -297,6 +297,44 @@ def test_nearest_edge_cases(dtype):
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("n,d", SHAPES)
+def test_kth_nearest_matches_reference(dtype, n, d):
+    """k-th nearest centre: k = 1, a middle k, k = 32 and 33 (the running list and the
+    selection), k = n; queries on the centres count the centre itself (distance 0)."""
+    rng = np.random.default_rng([n, d, 9])
+    C = blobs(rng, n, d, dtype)
+    Z = np.vstack([blobs(rng, 50, d, dtype), (rng.normal(size=(5, d)) * 50).astype(dtype), C[:20]])
+    for k in sorted({1, max(1, n // 2), min(32, n), min(33, n), n}):
+        got = nearest_distances(Z, C, k=k)
+        assert_array_equal(got, ref_nearest(Z, C, k), err_msg=f"k={k}")
+        assert_array_equal(nearest_distances(Z, C, n_jobs=2, k=k), got)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_kth_nearest_edge_cases(dtype):
+    # duplicates and ties: the k-th counts each copy; a ragged last panel; d = 1
+    C = np.array([[0.0], [2.0], [2.0], [-2.0], [5.0]], dtype=dtype)
+    Z = np.array([[0.0], [2.0], [10.0]], dtype=dtype)
+    assert_array_equal([nearest_distances(Z, C, k=k)[0] for k in range(1, 6)], [0, 2, 2, 2, 5])
+    assert_array_equal([nearest_distances(Z, C, k=k)[1] for k in range(1, 6)], [0, 0, 2, 3, 4])
+    dup = np.repeat(np.array([[3.0, 4.0]], dtype=dtype), 70, axis=0)
+    Z2 = np.array([[0.0, 0.0], [3.0, 4.0]], dtype=dtype)
+    for k in (1, 10, 33, 70):
+        assert_array_equal(nearest_distances(Z2, dup, k=k), [5.0, 0.0])
+    # many centres for the selection (fewer query rows per work item), far-off and huge values
+    rng = np.random.default_rng(5)
+    big = (rng.normal(size=(3000, 2)) * 1e6 + 1e7).astype(dtype)
+    Zb = np.vstack([big[:7], big[:7] + dtype(1.0)])
+    for k in (1, 40, 2999, 3000):
+        assert_array_equal(nearest_distances(Zb, big, k=k), ref_nearest(Zb, big, k))
+    for bad in (0, 6, -1):
+        with pytest.raises(ValueError, match="k"):
+            nearest_distances(Z, C, k=bad)
+    with pytest.raises(TypeError, match="k"):
+        nearest_distances(Z, C, k=1.5)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("exponent_index", [0, 1])
 def test_nearest_scales_exactly(dtype, exponent_index):
     s = 2.0 ** extreme_exponents(dtype)[exponent_index]

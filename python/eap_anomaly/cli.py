@@ -53,7 +53,7 @@ FIT_OPTIONS: List[Tuple[str, str, Callable[[str], Any], str]] = [
     ("--k-min", "k_min", lambda t: _integer(t, 1), "smallest k of the k-hat estimate"),
     ("--alpha0", "alpha0", lambda t: _real(t, 0.0), "Beta prior pseudo-count of anomalies (m/n when unset)"),
     ("--beta0", "beta0", lambda t: _real(t, 0.0), "Beta prior pseudo-count of normals (1 - m/n when unset)"),
-    ("--prior", "prior", str, "who builds SSDO's Isolation Forest: the core, or scikit-learn (bit-exact)"),
+    ("--prior", "prior", str, "SSDO's prior: the Isolation Forest built by the core (native) or scikit-learn (sklearn, bit-exact), or the k-NN distance (knn; docs/quality.md)"),
     ("--outside", "outside", str, "P_x outside every ball: 0 (the paper) or a vanishing tail"),
     ("--whiten", "whiten", lambda t: _real(t, 0.0), "PCA whitening keeping this share of the variance"),
     ("--ssdo-k", "ssdo_k", lambda t: _rank(t), "neighbour rank of SSDO's bandwidth: an integer, or a "

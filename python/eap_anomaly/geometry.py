@@ -115,12 +115,13 @@ def rarity_scores(Z: Any, C: Any, radii: Any, n_jobs: Optional[int] = None) -> n
     return scores / scale if scale != 1.0 else scores
 
 
-def nearest_distances(Z: Any, C: Any, n_jobs: Optional[int] = None) -> np.ndarray:
-    """Distance from each query to its nearest centre, ``min_i d(c_i, z)``.
+def nearest_distances(Z: Any, C: Any, n_jobs: Optional[int] = None, *, k: int = 1) -> np.ndarray:
+    """Distance from each query to its ``k``-th nearest centre (``k = 1``: ``min_i d(c_i, z)``).
 
-    Outside every ball this is the continuous extension of the rarity,
+    Outside every ball the nearest-centre distance is the continuous extension of the rarity,
     ``min_i max(r_i, d(c_i, z))``: the radius of the smallest ball once each ball is enlarged
-    just enough to hold z. The tail density (``EAPScorer(outside="tail")``) uses it.
+    just enough to hold z. The tail density (``EAPScorer(outside="tail")``) uses it; the k-NN
+    prior (``EAPScorer(prior="knn")``) uses the k-th.
 
     Parameters
     ----------
@@ -130,6 +131,9 @@ def nearest_distances(Z: Any, C: Any, n_jobs: Optional[int] = None) -> np.ndarra
         Centres.
     n_jobs : int or None
         Threads, as in :func:`knn_radii`.
+    k : int in [1, n_c]
+        Which neighbour: the k-th smallest distance, duplicates of a centre counted (a query
+        equal to a centre is at distance 0 from it; nothing is left out).
 
     Returns
     -------
@@ -138,15 +142,17 @@ def nearest_distances(Z: Any, C: Any, n_jobs: Optional[int] = None) -> np.ndarra
     Notes
     -----
     Exact: squared distances are the sequential sums of squared differences of every other
-    kernel (0 for a duplicate), computed in the data's dtype. Time O(l n_c d), memory O(n_c d).
+    kernel (0 for a duplicate), computed in the data's dtype. Time O(l n_c d) (and a selection
+    per query when k > 32), memory O(n_c d).
     """
     Z = check_matrix(Z, "Z", allow_empty_rows=True)
     C = check_matrix(C, "C")
     check_same_dtype(Z=Z, C=C)
     check_same_width(("C", C), ("Z", Z))
+    k = check_int(k, "k", low=1, high=C.shape[0])
     threads = check_n_jobs(n_jobs)
     scale = safe_scale(Z, C)
-    distances: np.ndarray = _core.nearest_distances(scaled(Z, scale), scaled(C, scale), threads)
+    distances: np.ndarray = _core.nearest_distances(scaled(Z, scale), scaled(C, scale), k, threads)
     return distances / scale if scale != 1.0 else distances
 
 

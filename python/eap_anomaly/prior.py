@@ -1,9 +1,11 @@
-"""The Isolation Forest prior of SSDO (SPEC section 4.1), evaluated in the C++ core.
+"""SSDO's unsupervised prior: the Isolation Forest of SPEC section 4.1, evaluated in the C++ core,
+or a k-NN distance.
 
 The forest is built in the core (``"native"``) or by scikit-learn (``"sklearn"``); either way
 its trees are kept as plain node arrays, so scoring runs across threads without the GIL and a
 fitted model can be saved without pickle. With ``"sklearn"``, raw scores equal
-``-IsolationForest.score_samples`` bit for bit.
+``-IsolationForest.score_samples`` bit for bit. ``"knn"`` (not SPEC; docs/quality.md) scores a
+point by its distance to the k-th nearest training row, k being SSDO's bandwidth rank.
 """
 
 from __future__ import annotations
@@ -22,7 +24,9 @@ from . import _core
 from ._validation import check_choice, safe_scale, scale_for_peak, scaled
 
 #: How the forest is built: in the core, or by scikit-learn (the reference for exact comparisons).
-PRIORS = ("native", "sklearn")
+FORESTS = ("native", "sklearn")
+#: SSDO's priors: a forest, or the k-NN distance (:class:`NeighbourPrior`).
+PRIORS = FORESTS + ("knn",)
 #: Rows drawn per tree, at most (scikit-learn's max_samples="auto").
 MAX_SAMPLES = 256
 #: The node arrays of a forest, in the order the core takes and returns them.
@@ -91,7 +95,7 @@ class IsolationPrior:
         ``kind="native"`` builds it in the core from one draw of ``random_state`` (equal in
         distribution to scikit-learn's, not bit for bit); ``kind="sklearn"`` fits
         scikit-learn's ``IsolationForest``."""
-        check_choice(kind, "prior", PRIORS)
+        check_choice(kind, "prior", FORESTS)
         # Random split points scale exactly with a power of two, so the forest is unchanged by
         # this rescaling except that float64 data beyond float32's range no longer overflow.
         scale = safe_scale(X, dtype=np.dtype(np.float32))
@@ -179,6 +183,33 @@ class IsolationPrior:
 
     def __setstate__(self, state: Dict[str, Any]) -> None:
         self.__init__(**state)  # type: ignore[misc]
+
+
+@dataclass
+class NeighbourPrior:
+    """SSDO's prior as a k-NN distance (``prior="knn"``): the raw score of a point is its distance
+    to the k-th nearest training row (scaled units, as the kernel's), and a training row's is its
+    distance to the k-th nearest *other* training row: the delta whose harmonic mean is the
+    bandwidth eta (SPEC section 4.2), so the training scores cost nothing. Its raw scores need
+    the training rows, which the fitted estimator holds (:meth:`raw_scores`)."""
+
+    k: int
+
+    def raw_scores(self, Zs: np.ndarray, points: np.ndarray, threads: int) -> np.ndarray:
+        """Distance from each row of ``Zs`` to its k-th nearest row of ``points`` (both scaled)."""
+        return _core.nearest_distances(Zs, points, self.k, threads)
+
+    def state(self) -> Dict[str, Any]:
+        return {"kind": np.array("knn"), "k": np.array(self.k)}
+
+
+def prior_from_state(state: Dict[str, Any]) -> Any:
+    """The prior a saved detector holds: a :class:`NeighbourPrior` (marked ``kind``) or a forest."""
+    if "kind" in state:
+        if str(state["kind"]) != "knn":
+            raise ValueError(f"unknown prior kind {str(state['kind'])!r}")
+        return NeighbourPrior(int(state["k"]))
+    return IsolationPrior.from_state(state)
 
 
 def native_denominator(n_estimators: int, max_samples: int) -> float:

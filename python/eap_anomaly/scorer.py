@@ -20,7 +20,7 @@ from .geometry import bayesian_k, k_from_cover, k_without_ranks
 from .persistence import PathLike, jsonable, read_archive, write_archive
 from .posterior import (OUTSIDE, THRESHOLDS, check_prior, class_probability, density,
                         inverse_rarity, posterior_mean, tail_density)
-from .prior import PRIORS, IsolationPrior, fit_native_rounds, raw_scores_of_rounds
+from .prior import PRIORS, IsolationPrior, NeighbourPrior, fit_native_rounds, raw_scores_of_rounds
 from .selection import TopSelection, check_min_quality, check_top
 from .ssdo import (Detector, check_rows, decision, eta_from_distances, finish_detectors,
                    fit_detector, semi_supervised_tags, stacked)
@@ -118,9 +118,11 @@ class EAPScorer(BaseEstimator):
         Seeds the Isolation Forest and the bagging draws.
     n_jobs : int or None
         Threads of the core (None: OpenMP default; -1: all CPUs). Results do not depend on it.
-    prior : {"native", "sklearn"}, default "native"
+    prior : {"native", "sklearn", "knn"}, default "native"
         Who builds SSDO's Isolation Forest prior: the C++ core (fast; equal to scikit-learn's in
         distribution) or scikit-learn (bit-exact, for comparisons with other implementations).
+        ``"knn"`` (not SPEC; docs/quality.md) replaces the forest by the distance to the
+        ``ssdo_k``-th nearest training row of the round: the delta that sets the bandwidth.
     ssdo_k : int or float, default 10
         Neighbour rank of the SSDO bandwidth; a float in (0, 1] is a fraction of the training
         rows, k = round(ssdo_k * n) (at least 1; at most n - 1, as every rank is).
@@ -370,15 +372,20 @@ class EAPScorer(BaseEstimator):
                                            anomalies, threads)
         ks = [self._k_hat(nc, cover[i]) if self.k is None else self._explicit_k(nc)
               for i, nc in enumerate(n_centres)]
-        etas = [eta_from_distances(delta[a:b], scale) for a, b in zip(offsets[:-1], offsets[1:])]
+        bounds = list(zip(offsets[:-1], offsets[1:]))
+        etas = [eta_from_distances(delta[a:b], scale) for a, b in bounds]
         radius, w_pos, w_neg, rarity = pairwise.balls_and_kernels(
             offsets, flat, centre_flags, np.array(ks, dtype=np.int64), anomaly.astype(np.uint8),
             np.array([eta * scale for eta in etas]), TAU[Xs.dtype], threads)
         states = [self.random_state if seed is None else seed for _, seed in draws]
-        # Rounds side by side (one thread each) once there are enough to keep every thread busy
-        # (on one thread, a single round too: its rows' depths come with its trees).
-        forests = (fit_native_rounds(self.X_train_, offsets, flat, states, 100, threads)
-                   if self.prior == "native" and len(draws) >= thread_count(threads) else None)
+        forests: Optional[List[Tuple[Any, np.ndarray]]]
+        if self.prior == "knn":  # each round point's delta is its raw score
+            forests = [(NeighbourPrior(min(self._ssdo_k(), int(b - a) - 1)), delta[a:b]) for a, b in bounds]
+        else:
+            # Rounds side by side (one thread each) once there are enough to keep every thread
+            # busy (on one thread, a single round too: its rows' depths come with its trees).
+            forests = (fit_native_rounds(self.X_train_, offsets, flat, states, 100, threads)
+                       if self.prior == "native" and len(draws) >= thread_count(threads) else None)
         if forests is None:
             forests = []
             for r, state in zip(rows, states):
@@ -389,7 +396,7 @@ class EAPScorer(BaseEstimator):
                                         np.add.reduceat(anomaly[flat].astype(np.int64), offsets[:-1]),
                                         str(self.threshold))
         return [self._round(r, radius[a:b], detector, k, np.flatnonzero(is_centre[a:b]), rarity[a:b], seed)
-                for (r, seed), detector, k, a, b in zip(draws, detectors, ks, offsets[:-1], offsets[1:])]
+                for (r, seed), detector, k, (a, b) in zip(draws, detectors, ks, bounds)]
 
     def _ssdo_k(self) -> int:
         """SSDO's neighbour rank, a fraction resolved against the training rows (each round
@@ -527,7 +534,7 @@ class EAPScorer(BaseEstimator):
         if self.scale_ != 1.0:
             rarity = rarity / self.scale_
         detectors = [r.detector for r in self.rounds_]
-        raw = np.array(raw_scores_of_rounds([d.prior for d in detectors], block, threads))
+        raw = self._prior_scores(block, threads)
         f = decision(raw, stacked(detectors, "prior_min"), stacked(detectors, "prior_span"),
                      stacked(detectors, "alpha"), w_pos, w_neg)
         p = class_probability(f, stacked(detectors, "shift"), stacked(detectors, "threshold"))
@@ -539,13 +546,24 @@ class EAPScorer(BaseEstimator):
         n_centres = np.array([[r.n_centres] for r in self.rounds_])
         return [posterior_mean(p, px, n_centres, self.alpha0_, self.beta0_), p, px, rarity]
 
+    def _prior_scores(self, block: np.ndarray, threads: int) -> np.ndarray:
+        """Raw prior scores of ``block`` (rounds, rows): every round's forest walked in one call,
+        or each round's k-NN distances to its training rows (scaled units, as its deltas)."""
+        forests = [r.detector.prior for r in self.rounds_ if isinstance(r.detector.prior, IsolationPrior)]
+        if forests:
+            return np.array(raw_scores_of_rounds(forests, block, threads))
+        Zs, Xs = scaled(block, self.scale_), scaled(self.X_train_, self.scale_)
+        neighbours = [r.detector.prior for r in self.rounds_ if isinstance(r.detector.prior, NeighbourPrior)]
+        return np.array([prior.raw_scores(Zs, Xs if r.rows.size == Xs.shape[0] else Xs[r.rows], threads)
+                         for prior, r in zip(neighbours, self.rounds_)])
+
     def _nearest(self, r: _Round, block: np.ndarray, outside: np.ndarray, threads: int) -> np.ndarray:
         """Distance from each row of ``block`` outside every ball to the round's nearest centre
         (0 elsewhere: :func:`.posterior.tail_density` reads it only outside)."""
         nearest = np.zeros(block.shape[0])
         if outside.any():
             C = scaled(self.X_train_[r.centre_rows(self.is_anomaly_, self.centres)], self.scale_)
-            found = _core.nearest_distances(scaled(block[outside], self.scale_), C, threads)
+            found = _core.nearest_distances(scaled(block[outside], self.scale_), C, 1, threads)
             nearest[outside] = found / self.scale_ if self.scale_ != 1.0 else found
         return nearest
 

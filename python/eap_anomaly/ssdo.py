@@ -1,9 +1,10 @@
-"""SSDO with an Isolation Forest prior (SPEC section 4): the fitted detector and its estimator."""
+"""SSDO with an Isolation Forest (or k-NN) prior (SPEC section 4): the fitted detector and its
+estimator."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Dict, List, Optional, Sequence, Tuple
+from typing import Any, Dict, List, Optional, Sequence, Tuple, Union
 
 import numpy as np
 from sklearn.base import BaseEstimator
@@ -24,7 +25,7 @@ from ._validation import (
     thread_count,
 )
 from .posterior import THRESHOLDS, class_probability, squash_thresholds
-from .prior import PRIORS, IsolationPrior
+from .prior import PRIORS, IsolationPrior, NeighbourPrior, prior_from_state
 from .training_pass import TrainingPass
 
 #: Smallest admissible kernel bandwidth (SPEC section 4.2).
@@ -53,7 +54,7 @@ class Detector:
     """A fitted SSDO, without its training points: what turns an Isolation Forest path length
     and the kernel sums of a :class:`TrainingPass` into f and P(y=1|x)."""
 
-    prior: IsolationPrior
+    prior: Union[IsolationPrior, NeighbourPrior]
     prior_min: float  # raw prior scores of the training set span [prior_min, prior_min + prior_span]
     prior_span: float
     eta: float  # kernel bandwidth, in the data's units
@@ -63,8 +64,12 @@ class Detector:
 
     def decision(self, Z: np.ndarray, w_pos: np.ndarray, w_neg: np.ndarray, threads: int,
                  raw: Optional[np.ndarray] = None) -> np.ndarray:
-        """f(Z) (see :func:`decision`); ``raw`` = prior raw scores of Z when already known."""
-        raw = self.prior.raw_scores(Z, threads) if raw is None else raw
+        """f(Z) (see :func:`decision`); ``raw`` = prior raw scores of Z when already known (a
+        k-NN prior's always: they need the training rows)."""
+        if raw is None:
+            if not isinstance(self.prior, IsolationPrior):
+                raise TypeError("a k-NN prior's raw scores need the training rows: pass raw")
+            raw = self.prior.raw_scores(Z, threads)
         return decision(raw, self.prior_min, self.prior_span, self.alpha, w_pos, w_neg)
 
     def probability(self, f: np.ndarray) -> np.ndarray:
@@ -78,8 +83,7 @@ class Detector:
 
     @classmethod
     def from_arrays(cls, data: Dict[str, Any]) -> "Detector":
-        prior = IsolationPrior.from_state({k[len("prior/"):]: v for k, v in data.items()
-                                           if k.startswith("prior/")})
+        prior = prior_from_state({k[len("prior/"):]: v for k, v in data.items() if k.startswith("prior/")})
         return cls(prior, **{name: float(data[name]) for name in SCALARS})
 
 
@@ -109,16 +113,21 @@ def fit_detector(X: np.ndarray, Xs: np.ndarray, anomaly: np.ndarray, scale: floa
     """SSDO on validated training points X (``Xs`` = X scaled by ``scale``) whose training pass
     also tests the balls ``radius`` (scaled units, 0 = none). Returns the detector, the pass,
     f of each training point and its rarity against the balls (scaled units)."""
-    prior = IsolationPrior.fit(X, n_estimators, random_state, thread_count(threads), prior_kind)
-    raw = prior.raw_scores(X, threads)
-    eta = bandwidth(Xs, k, threads, scale)
+    delta = _core.knn_radii(Xs, min(k, X.shape[0] - 1), threads)
+    eta = eta_from_distances(delta, scale)
+    prior: Union[IsolationPrior, NeighbourPrior]
+    if prior_kind == "knn":
+        prior, raw = NeighbourPrior(min(k, X.shape[0] - 1)), delta
+    else:
+        prior = IsolationPrior.fit(X, n_estimators, random_state, thread_count(threads), prior_kind)
+        raw = prior.raw_scores(X, threads)
     training = TrainingPass(Xs, anomaly, radius, eta * scale)
     w_pos, w_neg, rarity = training.score(Xs, threads)
     detector, f = finish_detector(prior, raw, eta, alpha, w_pos, w_neg, int(anomaly.sum()), threshold)
     return detector, training, f, rarity
 
 
-def finish_detector(prior: IsolationPrior, raw: np.ndarray, eta: float, alpha: float,
+def finish_detector(prior: Union[IsolationPrior, NeighbourPrior], raw: np.ndarray, eta: float, alpha: float,
                     w_pos: np.ndarray, w_neg: np.ndarray, n_anomalies: int,
                     threshold: str) -> Tuple[Detector, np.ndarray]:
     """The detector from its training points' raw prior scores ``raw`` and kernel sums, and f
@@ -128,7 +137,7 @@ def finish_detector(prior: IsolationPrior, raw: np.ndarray, eta: float, alpha: f
     return detectors[0], f
 
 
-def finish_detectors(priors: Sequence[IsolationPrior], raw: np.ndarray, offsets: np.ndarray,
+def finish_detectors(priors: Sequence[Union[IsolationPrior, NeighbourPrior]], raw: np.ndarray, offsets: np.ndarray,
                      etas: Sequence[float], alpha: float, w_pos: np.ndarray, w_neg: np.ndarray,
                      n_anomalies: np.ndarray, threshold: str) -> Tuple[List[Detector], np.ndarray]:
     """:func:`finish_detector` of every bagging round at once, the same detectors bit for bit:
@@ -178,10 +187,12 @@ class SSDO(BaseEstimator):
         Weight of the propagated labels against the prior.
     n_estimators : int, default 100
         Trees of the Isolation Forest prior (``max_samples="auto"``).
-    prior : {"native", "sklearn"}, default "native"
+    prior : {"native", "sklearn", "knn"}, default "native"
         Who builds the Isolation Forest: the C++ core (fast, equal to scikit-learn's in
         distribution) or ``sklearn.ensemble.IsolationForest`` (bit-exact with scikit-learn, for
-        comparisons with other implementations of SPEC).
+        comparisons with other implementations of SPEC). ``"knn"`` (not SPEC) replaces the
+        forest by the distance to the k-th nearest training row (``n_estimators`` unused):
+        docs/quality.md.
     threshold : {"exact", "percentile"}, default "exact"
         Squashing threshold lambda of :meth:`predict_proba` (SPEC section 5); "percentile" is
         the authors' code.
@@ -258,8 +269,12 @@ class SSDO(BaseEstimator):
                                       np.zeros(self.X_train_.shape[0]), self.detector_.eta * self.scale_)
 
     def _decision(self, Z: np.ndarray, threads: int) -> np.ndarray:
-        w_pos, w_neg, _ = self._pass.score(scaled(Z, self.scale_), threads)
-        return self.detector_.decision(Z, w_pos, w_neg, threads)
+        Zs = scaled(Z, self.scale_)
+        w_pos, w_neg, _ = self._pass.score(Zs, threads)
+        prior = self.detector_.prior
+        raw = (prior.raw_scores(Zs, scaled(self.X_train_, self.scale_), threads)
+               if isinstance(prior, NeighbourPrior) else None)
+        return self.detector_.decision(Z, w_pos, w_neg, threads, raw)
 
     def decision_function(self, Z: Any) -> np.ndarray:
         """SSDO score f(Z), float64 (n,); higher = more anomalous."""
