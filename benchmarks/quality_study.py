@@ -73,11 +73,12 @@ FITS["knn"] = lambda s: (study_scorer(s, prior="knn"), False)
 FITS["knn_k30"] = lambda s: (study_scorer(s, prior="knn", ssdo_k=30), False)
 FITS["knn_whiten95"] = lambda s: (study_scorer(s, prior="knn"), 0.95)
 #: fit variants whose internal-validation folds are cached too
-VALIDATED_FITS = ("default", "ssdo_k30", "whiten95", "alpha10")
+VALIDATED_FITS = ("default", "ssdo_k30", "whiten95", "alpha10", "knn", "knn_k30", "knn_whiten95")
 #: the candidate detectors/feature maps of each selection rule ("sel*": by the detector's
 #: out-of-fold AUC; "selq*": by the validation AUC_QLT of the tail posterior)
 SELECTIONS = {"sel": ("default", "ssdo_k30"), "sel3": ("default", "ssdo_k30", "whiten95"),
-              "sel4": ("default", "ssdo_k30", "whiten95", "alpha10")}
+              "sel4": ("default", "ssdo_k30", "whiten95", "alpha10"),
+              "selknn3": ("knn", "knn_k30", "knn_whiten95")}
 
 
 def prior_mean(c: float) -> Callable[[int, int], float]:
@@ -337,12 +338,13 @@ def cmd_table(args: argparse.Namespace) -> None:
                 v = results.get((s, method, k))
                 cells.append(f"{np.mean(v):.3f}" if v else "")
         print(f"| {method} | " + " | ".join(cells) + " |")
-    if args.choices:  # the preset's validated choice per dataset, one per seed
+    if args.choices:  # the shipped preset's validated choice per dataset, one per seed
         print()
-        short = {"default": "raw", "ssdo_k30": "k30", "whiten95": "white"}
+        short = {"knn": "k10", "knn_k30": "k30", "knn_whiten95": "white"}
         for name, seed, f in rows:
             if seed == 0:
-                picks = [short[select_fit_quality(g, SELECTIONS["sel3"])] for n2, s2, g in rows if n2 == name]
+                picks = [short[select_fit_quality(g, SELECTIONS[PRESET_SELECTIONS["knn"]])]
+                         for n2, s2, g in rows if n2 == name]
                 print(f"- {name.replace('MVTec-AD_', '')}: " + " ".join(picks))
 
 
@@ -514,61 +516,89 @@ def cmd_diagnose(args: argparse.Namespace) -> None:
         print(f"| {name.replace('MVTec-AD_', '')} | " + " | ".join(f"{x:.2f}" for x in np.mean(v, 0)) + " |")
 
 
+#: the study's selection that ``EAPScorer.tuned(prior=...)`` computes, per prior
+PRESET_SELECTIONS = {"knn": "selknn3", "sklearn": "sel3"}
+
+
 def cmd_preset(args: argparse.Namespace) -> None:
-    """The package's ``EAPScorer.tuned()`` on every cached split: with ``--prior sklearn`` its
-    choice and quality against the study's ``selq3|tail`` (they must agree); with either prior,
-    its mean AUC_QLT per suite and kind next to the default of the same prior."""
+    """The package's ``EAPScorer.tuned(prior=--prior)`` on every cached split, next to the
+    package's default (``EAPScorer()``, the native forest): its choice and quality against the
+    study's selection of the same prior (``selqknn3|tail`` for the shipped k-NN prior,
+    ``selq3|tail`` for scikit-learn's forest: they must agree; the native forest has no study
+    counterpart), and its mean AUC_QLT per suite and kind."""
     names = all_names(args.data_dir)
     results: Dict[Tuple[str, str, str], List[float]] = {}
     worst, disagree, t_default, t_tuned = 0.0, 0, [], []
+    selection = PRESET_SELECTIONS.get(args.prior)
     for name, seed, f in load_all(args):
         split = load_split(name, names, seed, args.data_dir)
         Z = np.vstack([split.X_aux, *extra_unrealistic(split, seed)])
         t0 = time.perf_counter()
-        default = EAPScorer(random_state=seed, n_jobs=1, prior=args.prior).fit(split.X_train, split.y_train)
+        default = EAPScorer(random_state=seed, n_jobs=1).fit(split.X_train, split.y_train)
         q_default = default.score_samples(Z)
         t1 = time.perf_counter()
         tuned = EAPScorer.tuned(random_state=seed, n_jobs=1, prior=args.prior).fit(split.X_train, split.y_train)
         q_tuned = tuned.score_samples(Z)
         t_default.append(t1 - t0)
         t_tuned.append(time.perf_counter() - t1)
-        if args.prior == "sklearn":
-            worst = max(worst, float(np.max(np.abs(q_tuned - quality_of(f, "selq3|tail")))))
-            study_choice = select_fit_quality(f, SELECTIONS["sel3"])
-            disagree += int(SELECTIONS["sel3"].index(study_choice) != int(np.argmax(tuned.validation_scores_)))
+        if selection is not None:
+            worst = max(worst, float(np.max(np.abs(q_tuned - quality_of(f, f"selq{selection[3:]}|tail")))))
+            study_choice = select_fit_quality(f, SELECTIONS[selection])
+            disagree += int(SELECTIONS[selection].index(study_choice) != int(np.argmax(tuned.validation_scores_)))
         for method, q in (("default", q_default), ("tuned", q_tuned)):
             for kind in KINDS:
                 mask = kind_mask(f["group"], kind)
                 results.setdefault((name.split("/")[0], method, kind), []).append(
                     roc_auc_score(f["group"][mask] == "realistic", q[mask]))
-    print(f"prior={args.prior}; {len(t_tuned)} splits; cost tuned/default: median "
+    print(f"tuned(prior={args.prior}); {len(t_tuned)} splits; cost tuned/default: median "
           f"{np.median(np.array(t_tuned) / np.array(t_default)):.1f}x")
-    if args.prior == "sklearn":
-        print(f"against the study's selq3|tail: max |quality difference| {worst:.1e}, "
+    if selection is not None:
+        print(f"against the study's selq{selection[3:]}|tail: max |quality difference| {worst:.1e}, "
               f"{disagree} splits with another choice")
     print("| method | " + " | ".join(f"{s} {k}" for s in args.suites for k in KINDS) + " |")
     print("|---|" + "---|" * (len(args.suites) * len(KINDS)))
-    for method in ("default", "tuned"):
+    for method, label in (("default", "default (native)"), ("tuned", f"tuned (prior={args.prior})")):
         cells = [f"{np.mean(results[(s, method, k)]):.3f}" if (s, method, k) in results else ""
                  for s in args.suites for k in KINDS]
-        print(f"| {method} ({args.prior}) | " + " | ".join(cells) + " |")
+        print(f"| {label} | " + " | ".join(cells) + " |")
+
+
+def cmd_prior_cost(args: argparse.Namespace) -> None:
+    """Fit + score of one round with the k-NN prior over the native forest (synthetic data, one
+    thread, medians of 5 alternated runs): the forest's build and walks against a second
+    distance pass for the candidates' k-th neighbours."""
+    for n, d, l in ((1000, 36, 750), (1000, 512, 3000), (5000, 64, 100_000)):
+        rng = np.random.default_rng(0)
+        X = rng.normal(size=(n, d))
+        y = (rng.random(n) < 0.05).astype(int)
+        X[y == 1] += 2.0
+        Z = rng.normal(size=(l, d)) * 1.5
+        times: Dict[str, List[float]] = {"native": [], "knn": []}
+        for _ in range(5):
+            for prior in times:
+                t0 = time.perf_counter()
+                EAPScorer(random_state=0, n_jobs=1, prior=prior).fit(X, y).score_samples(Z)
+                times[prior].append(time.perf_counter() - t0)
+        native, knn = (float(np.median(times[p])) for p in ("native", "knn"))
+        print(f"n={n} d={d} l={l}: native {native * 1e3:.1f} ms, knn {knn * 1e3:.1f} ms, "
+              f"knn/native {knn / native:.2f}")
 
 
 def main(argv: Optional[List[str]] = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("command", choices=("cache", "table", "curves", "loso", "report", "pairs", "diagnose",
-                                        "preset"))
+                                        "preset", "prior-cost"))
     ap.add_argument("--data-dir", default=os.environ.get("EAP_ANOMALY_DATA", "../shared/datasets/adbench"))
     ap.add_argument("--seeds", type=int, default=5)
     ap.add_argument("--suites", nargs="*", default=list(SUITES))
     ap.add_argument("--fits", nargs="*", default=list(FITS))
     ap.add_argument("--methods", nargs="*", default=None)
     ap.add_argument("--choices", action="store_true")
-    ap.add_argument("--prior", choices=("native", "sklearn"), default="sklearn",
-                    help="preset: the Isolation Forest of the package's scorers")
+    ap.add_argument("--prior", choices=("knn", "native", "sklearn"), default="knn",
+                    help="preset: the prior of EAPScorer.tuned() (knn: as shipped)")
     args = ap.parse_args(argv)
     {"cache": cmd_cache, "table": cmd_table, "curves": cmd_curves, "loso": cmd_loso, "report": cmd_report, "pairs": cmd_pairs, "diagnose": cmd_diagnose,
-     "preset": cmd_preset}[args.command](args)
+     "preset": cmd_preset, "prior-cost": cmd_prior_cost}[args.command](args)
 
 
 if __name__ == "__main__":

@@ -15,7 +15,7 @@ import pytest
 from numpy.testing import assert_allclose, assert_array_equal
 
 from eap_anomaly import EAPScorer, _core
-from eap_anomaly.prior import (PRIORS, IsolationPrior, average_path_length, fit_native_rounds,
+from eap_anomaly.prior import (FORESTS, IsolationPrior, average_path_length, fit_native_rounds,
                                native_seed, raw_scores_of_rounds)
 
 FIELDS = ("root", "left", "right", "feature", "threshold", "leaf_value")
@@ -161,7 +161,7 @@ def test_scores_match_sklearn_in_distribution():
     X[:, 3] = np.round(X[:, 3], 1)  # ties
     Z = np.vstack([X, rng.uniform(-8, 8, size=(40, 4))])
     seeds = range(20)
-    runs = {kind: np.array([prior(X, s, kind=kind).raw_scores(Z, 1) for s in seeds]) for kind in PRIORS}
+    runs = {kind: np.array([prior(X, s, kind=kind).raw_scores(Z, 1) for s in seeds]) for kind in FORESTS}
     native, sk = runs["native"], runs["sklearn"]
     se = np.sqrt(native.var(axis=0, ddof=1) / len(seeds) + sk.var(axis=0, ddof=1) / len(seeds))
     assert np.all(np.abs(native.mean(axis=0) - sk.mean(axis=0)) <= 5 * se + 1e-3)

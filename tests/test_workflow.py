@@ -214,7 +214,7 @@ def test_help_states_the_defaults(capsys, command):
     assert "(default: the preset's: paper 0, authors 100, tuned 0)" in text  # --n-bags
     assert "(default: the preset's: paper 1, authors 5, tuned 1)" in text  # --k-min
     assert "(default: the preset's: paper zero, authors zero, tuned tail)" in text  # --outside
-    assert "(default: native in every preset)" in text  # --prior
+    assert "(default: the preset's: paper native, authors native, tuned knn)" in text  # --prior
     assert "(default: 0)" in text  # --seed
 
 
