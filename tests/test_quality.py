@@ -36,6 +36,19 @@ def test_second_kinds_of_unrealistic_rows(data):
         assert np.isin(S[:, j], X[:, j]).all()
 
 
+@pytest.mark.parametrize("n,d,size", [(5, 1, 1), (130, 40, 37), (7, 3, 0)])
+def test_shuffled_rows_draw_each_column_in_turn(n, d, size):
+    """The validation's synthetic rows: column j's rows are the j-th draw of ``size`` indices
+    from the generator (the stream the study's cached folds were made with)."""
+    X = np.random.default_rng(n).normal(size=(n, d)).astype(np.float32)
+    rng, ref = np.random.default_rng(9), np.random.default_rng(9)
+    expected = np.column_stack([X[ref.integers(0, n, size), j] for j in range(d)]).reshape(size, d)
+    got = shuffled_rows(X, size, rng)
+    assert got.dtype == X.dtype and got.flags.c_contiguous
+    np.testing.assert_array_equal(got, expected)
+    assert rng.integers(0, 2**31) == ref.integers(0, 2**31)  # the generator is left where it was
+
+
 def test_tail_changes_only_the_ties_at_the_prior_mean():
     rng = np.random.default_rng(3)
     rarity = np.where(rng.random(400) < 0.3, 0.0, rng.uniform(0.5, 3, 400))

@@ -35,8 +35,9 @@ def check_choose_from(value: Any) -> Any:
 def shuffled_rows(X: np.ndarray, size: int, rng: np.random.Generator) -> np.ndarray:
     """``size`` rows whose features are drawn independently from X's rows (every column
     resampled on its own): the right marginals, none of the joint structure."""
-    cols = [X[rng.integers(0, X.shape[0], size), j] for j in range(X.shape[1])]
-    return np.ascontiguousarray(np.column_stack(cols))
+    # One draw of (columns, size) is the stream of one draw of `size` per column in turn.
+    rows = rng.integers(0, X.shape[0], (X.shape[1], size))
+    return np.ascontiguousarray(X[rows.T, np.arange(X.shape[1])])
 
 
 def validation_folds(y: np.ndarray, n_folds: int, rng: np.random.Generator) -> List[np.ndarray]:
