@@ -108,3 +108,15 @@ def test_knn_prior_raw_scores_need_the_training_rows():
     detector = SSDO(prior="knn").fit(X, y).detector_
     with pytest.raises(TypeError, match="training rows"):
         detector.decision(Z, np.zeros(len(Z)), np.zeros(len(Z)), 1)
+
+
+def test_a_saved_model_with_an_unknown_prior_kind_is_refused(tmp_path):
+    X, y, _ = make_data()
+    EAPScorer(prior="knn").fit(X, y).save(tmp_path / "m.npz")
+    with np.load(tmp_path / "m.npz", allow_pickle=False) as f:
+        arrays = {k: f[k] for k in f.files}
+    assert str(arrays["round0/detector/prior/kind"]) == "knn"
+    arrays["round0/detector/prior/kind"] = np.array("forest")
+    np.savez(tmp_path / "bad.npz", **arrays)
+    with pytest.raises(ValueError, match="unknown prior kind 'forest'"):
+        EAPScorer.load(tmp_path / "bad.npz")

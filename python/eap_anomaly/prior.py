@@ -203,7 +203,7 @@ class NeighbourPrior:
         return {"kind": np.array("knn"), "k": np.array(self.k)}
 
 
-def prior_from_state(state: Dict[str, Any]) -> Any:
+def prior_from_state(state: Dict[str, Any]) -> "IsolationPrior | NeighbourPrior":
     """The prior a saved detector holds: a :class:`NeighbourPrior` (marked ``kind``) or a forest."""
     if "kind" in state:
         if str(state["kind"]) != "knn":

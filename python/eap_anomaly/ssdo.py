@@ -205,8 +205,8 @@ class SSDO(BaseEstimator):
     ----------
     detector_ : Detector
         The fitted prior (Isolation Forest node arrays, scored in the C++ core and equal to
-        ``-IsolationForest.score_samples``), bandwidth ``eta``, squashing ``shift`` and
-        ``threshold``.
+        ``-IsolationForest.score_samples``; or, with ``prior="knn"``, the rank k), bandwidth
+        ``eta``, squashing ``shift`` and ``threshold``.
     decision_scores_ : ndarray (n,)
         f on the training points (each includes its own weight-1 kernel term).
     X_train_, is_anomaly_ : the training points and their labels (the kernel sums need them).
