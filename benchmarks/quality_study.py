@@ -528,7 +528,7 @@ def cmd_preset(args: argparse.Namespace) -> None:
     counterpart), and its mean AUC_QLT per suite and kind."""
     names = all_names(args.data_dir)
     results: Dict[Tuple[str, str, str], List[float]] = {}
-    worst, disagree, t_default, t_tuned = 0.0, 0, [], []
+    worst, disagree, t_default, t_tuned, folders = 0.0, 0, [], [], []
     selection = PRESET_SELECTIONS.get(args.prior)
     for name, seed, f in load_all(args):
         split = load_split(name, names, seed, args.data_dir)
@@ -541,6 +541,7 @@ def cmd_preset(args: argparse.Namespace) -> None:
         q_tuned = tuned.score_samples(Z)
         t_default.append(t1 - t0)
         t_tuned.append(time.perf_counter() - t1)
+        folders.append(name.split("/")[0])
         if selection is not None:
             worst = max(worst, float(np.max(np.abs(q_tuned - quality_of(f, f"selq{selection[3:]}|tail")))))
             study_choice = select_fit_quality(f, SELECTIONS[selection])
@@ -550,8 +551,11 @@ def cmd_preset(args: argparse.Namespace) -> None:
                 mask = kind_mask(f["group"], kind)
                 results.setdefault((name.split("/")[0], method, kind), []).append(
                     roc_auc_score(f["group"][mask] == "realistic", q[mask]))
+    ratio = np.array(t_tuned) / np.array(t_default)
+    per_suite = ", ".join(f"{s} {np.median(ratio[np.array(folders) == s]):.1f}x"
+                          for s in args.suites if s in folders)
     print(f"tuned(prior={args.prior}); {len(t_tuned)} splits; cost tuned/default: median "
-          f"{np.median(np.array(t_tuned) / np.array(t_default)):.1f}x")
+          f"{np.median(ratio):.1f}x ({per_suite})")
     if selection is not None:
         print(f"against the study's selq{selection[3:]}|tail: max |quality difference| {worst:.1e}, "
               f"{disagree} splits with another choice")
