@@ -531,12 +531,13 @@ class EAPScorer(BaseEstimator):
         candidates ``block`` (in the model's features): one pass of the core for all rounds,
         one walk through every round's forest, then every round in the same array operations
         (row i of each is what round i alone gives)."""
-        sums = self._pass.score(scaled(block, self.scale_), threads)
+        Zs = scaled(block, self.scale_)
+        sums = self._pass.score(Zs, threads)
         w_pos, w_neg, rarity = (np.atleast_2d(a) for a in sums)  # (rounds, rows)
         if self.scale_ != 1.0:
             rarity = rarity / self.scale_
         detectors = [r.detector for r in self.rounds_]
-        raw = self._prior_scores(block, threads)
+        raw = self._prior_scores(block, Zs, threads)
         f = decision(raw, stacked(detectors, "prior_min"), stacked(detectors, "prior_span"),
                      stacked(detectors, "alpha"), w_pos, w_neg)
         p = class_probability(f, stacked(detectors, "shift"), stacked(detectors, "threshold"))
@@ -548,13 +549,14 @@ class EAPScorer(BaseEstimator):
         n_centres = np.array([[r.n_centres] for r in self.rounds_])
         return [posterior_mean(p, px, n_centres, self.alpha0_, self.beta0_), p, px, rarity]
 
-    def _prior_scores(self, block: np.ndarray, threads: int) -> np.ndarray:
-        """Raw prior scores of ``block`` (rounds, rows): every round's forest walked in one call,
-        or each round's k-NN distances to its training rows (scaled units, as its deltas)."""
+    def _prior_scores(self, block: np.ndarray, Zs: np.ndarray, threads: int) -> np.ndarray:
+        """Raw prior scores of ``block`` (``Zs``: scaled) per round (rounds, rows): every round's
+        forest walked in one call, or each round's k-NN distances to its training rows (scaled
+        units, as its deltas)."""
         forests = [r.detector.prior for r in self.rounds_ if isinstance(r.detector.prior, IsolationPrior)]
         if forests:
             return np.array(raw_scores_of_rounds(forests, block, threads))
-        Zs, Xs = scaled(block, self.scale_), scaled(self.X_train_, self.scale_)
+        Xs = scaled(self.X_train_, self.scale_)
         neighbours = [r.detector.prior for r in self.rounds_ if isinstance(r.detector.prior, NeighbourPrior)]
         return np.array([prior.raw_scores(Zs, Xs if r.rows.size == Xs.shape[0] else Xs[r.rows], threads)
                          for prior, r in zip(neighbours, self.rounds_)])
