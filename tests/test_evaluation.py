@@ -907,6 +907,22 @@ def test_cli_evaluate_resume_reruns_what_it_cannot_use(
     assert len(list((out / "experiments").iterdir())) == 4  # no temporary file left behind
 
 
+def test_cli_evaluate_workers_keep_their_experiments(adbench_like: Path, tmp_path: Path,
+                                                   capsys: pytest.CaptureFixture) -> None:
+    """With --n-jobs 2 the worker processes write the files; a resumed run reads them all."""
+    out = tmp_path / "o"
+    args = evaluate_args(adbench_like, out, ["Classical/3_gamma"], ["EAP", "RANDOM"], "--n-jobs", "2")
+    assert main(args) == 0
+    kept = sorted(p.name for p in (out / "experiments").iterdir())
+    assert kept == ["Classical__3_gamma__seed0.npz", "Classical__3_gamma__seed1.npz"]
+    first = (out / "results.csv").read_bytes()
+    capsys.readouterr()
+    assert main(args + ["--resume"]) == 0
+    err = capsys.readouterr().err
+    assert "2 experiments kept" in err and ", 0 to run" in err
+    assert (out / "results.csv").read_bytes() == first
+
+
 def test_a_kept_experiment_reads_back_as_it_was_run(adbench_like: Path, tmp_path: Path,
                                                     monkeypatch: pytest.MonkeyPatch) -> None:
     fast_evaluate(monkeypatch)
