@@ -31,9 +31,13 @@ def test_ssdo_knn_prior_matches_reference(dtype, k):
     assert isinstance(det.detector_.prior, NeighbourPrior) and det.detector_.prior.k == k
     assert_allclose(det.decision_scores_, ref["train"], rtol=rtol, atol=atol)
     assert_allclose(det.decision_function(Z), ref["z"], rtol=rtol, atol=atol)
-    # the training rows scored as candidates count themselves (distance 0): not their own f
-    assert_allclose(det.decision_function(Z), SSDO(prior="knn", k=k, n_jobs=2).fit(X, y).decision_function(Z),
-                    rtol=0, atol=0)
+    # the training rows scored as candidates count themselves (distance 0), unlike their own
+    # leave-one-out f: the reference's candidate formula, not decision_scores_
+    as_candidates = det.decision_function(X)
+    assert_allclose(as_candidates, ref_ssdo(X, y, X, k=k, prior_kind="knn")["z"], rtol=rtol, atol=atol)
+    assert not np.allclose(as_candidates, det.decision_scores_)
+    # the same bits on two threads
+    assert_array_equal(SSDO(prior="knn", k=k, n_jobs=2).fit(X, y).decision_function(Z), det.decision_function(Z))
 
 
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
