@@ -143,6 +143,18 @@ py::tuple score_training_pass(const eap::TrainingPass<T>& pass, const Array<T>& 
     return py::make_tuple(w_pos, w_neg, rarity);
 }
 
+template <class T>
+py::array_t<bool> expanded_rows(const eap::TrainingPass<T>& pass, const Array<T>& Z) {
+    const std::size_t l = rows_of(Z, "Z", pass.dim());
+    py::array_t<bool> out(static_cast<py::ssize_t>(l));
+    static_assert(sizeof(bool) == sizeof(std::uint8_t));
+    const T* z = Z.data();
+    auto* o = reinterpret_cast<std::uint8_t*>(out.mutable_data());
+    py::gil_scoped_release release;
+    pass.expanded_rows(z, l, o);
+    return out;
+}
+
 const std::uint8_t* one_per(const Array<std::uint8_t>& a, const char* name, std::size_t n) {
     if (a.ndim() != 1 || static_cast<std::size_t>(a.shape(0)) != n)
         throw py::value_error(std::string(name) + " has the wrong length");
@@ -295,7 +307,9 @@ void bind_dtype(py::module_& m, const char* pass_name) {
              py::arg("is_anomaly").noconvert(), py::arg("radius").noconvert(), py::arg("tau"),
              py::arg("eta"))
         .def("score", &score_training_pass<T>, py::arg("Z").noconvert(), py::arg("n_threads"),
-             "Returns (w_pos, w_neg, rarity), float64 arrays of one value per row of Z.");
+             "Returns (w_pos, w_neg, rarity), float64 arrays of one value per row of Z.")
+        .def("_expanded_rows", &expanded_rows<T>, py::arg("Z").noconvert(),
+             "Test hook: True for each row of Z whose distances use the GEMM expansion.");
     m.def("knn_radii", &knn_radii<T>, py::arg("C").noconvert(), py::arg("k"), py::arg("n_threads"));
     m.def("rarity_scores", &rarity_scores<T>, py::arg("Z").noconvert(), py::arg("C").noconvert(),
           py::arg("radii").noconvert(), py::arg("tau"), py::arg("n_threads"));

@@ -92,6 +92,31 @@ def ref_rarity(Z, C, radii, tau=None) -> np.ndarray:
     return out
 
 
+CUT2 = 7.75**2  # (d / eta)^2 beyond which kernel terms are skipped (SPEC 4.3)
+
+
+def kernel_reference(d2: np.ndarray, eta: float, dtype) -> np.ndarray:
+    """Exact (float64, summed in long double) kernel sums per row over the same squared distances
+    the core computes (float32 d2 for float32 data), with the SPEC cut-off as the core rounds it."""
+    cut = np.asarray(CUT2 * eta * eta, dtype=dtype)
+    w = np.where(d2 <= cut, np.exp2(-(d2.astype(np.float64) / (eta * eta))), 0.0)
+    return w.astype(np.longdouble).sum(axis=1)
+
+
+def ref_training_pass(X, is_anomaly, radius, tau: float, eta: float, Z):
+    """(w_pos, w_neg, rarity) of a scoring pass from the exact-form squared distances: kernel sums
+    as kernel_reference, and the ball test d2 < (r (1 - tau))^2 on the computed d2, exactly as the
+    core decides it (a radius of 0 holds nothing)."""
+    d2 = ref_sq_dists(Z, X, exact=True)
+    members = np.asarray(is_anomaly, bool)
+    w_pos = kernel_reference(d2[:, members], eta, d2.dtype)
+    w_neg = kernel_reference(d2[:, ~members], eta, d2.dtype)
+    radius = np.asarray(radius, np.float64)
+    inside = d2.astype(np.float64) < ((radius * (1.0 - tau)) ** 2)[None, :]
+    rarity = np.where(inside, radius[None, :], np.inf).min(axis=1)
+    return w_pos, w_neg, np.where(np.isinf(rarity), 0.0, rarity)
+
+
 def ref_nearest(Z, C, k: int = 1) -> np.ndarray:
     """Distance from each query to its k-th nearest centre, duplicates counted (exact flavour)."""
     return np.sort(ref_dists(Z, C, exact=True), axis=1)[:, k - 1]

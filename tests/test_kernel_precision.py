@@ -18,12 +18,11 @@ import pytest
 from numpy.testing import assert_array_equal
 
 from eap_anomaly import EAPScorer, _core, knn_radii, rarity_scores
-from reference import TAU, ref_sq_dists
+from reference import TAU, kernel_reference, ref_sq_dists
 
 ISAS = _core._supported_isas()
 PASS = {np.dtype(np.float32): _core.TrainingPassF32, np.dtype(np.float64): _core.TrainingPassF64}
 EXP2_BOUND = {np.dtype(np.float32): 2e-7, np.dtype(np.float64): 5e-16}
-CUT2 = 7.75**2  # (d / eta)^2 beyond which kernel terms are skipped (SPEC 4.3)
 
 
 @pytest.fixture
@@ -52,14 +51,6 @@ def test_exp2_within_bound_over_range(dtype, name: str, isa) -> None:
     rel = np.abs((got.astype(np.longdouble) - exact) / exact)
     assert float(rel.max()) < EXP2_BOUND[np.dtype(dtype)]
     assert _core._exp2_negative(np.zeros(1, dtype))[0] == 1.0  # a training point's own term
-
-
-def kernel_reference(d2: np.ndarray, eta: float, dtype) -> np.ndarray:
-    """Exact (float64, summed in long double) kernel sums per row over the same squared distances
-    the core computes (float32 d2 for float32 data), with the SPEC cut-off as the core rounds it."""
-    cut = np.asarray(CUT2 * eta * eta, dtype=dtype)
-    w = np.where(d2 <= cut, np.exp2(-(d2.astype(np.float64) / (eta * eta))), 0.0)
-    return w.astype(np.longdouble).sum(axis=1)
 
 
 @pytest.mark.parametrize("dtype, rtol", [(np.float32, 1e-6), (np.float64, 1e-12)])
@@ -118,9 +109,9 @@ def test_float32_ball_test_exact_at_the_threshold(seed: int) -> None:
     assert_array_equal(rarity_scores(Z, X, radii), expected)
 
 
-def scoring_case(dtype):
+def scoring_case(dtype, d: int = 5):
     rng = np.random.default_rng(5)
-    n, d, l = 700, 5, 900
+    n, l = 700, 900
     X = rng.normal(size=(n, d)).astype(dtype)
     X[:20] += 3.0
     Z = np.vstack([rng.normal(size=(l - 50, d)), X[:50]]).astype(dtype)  # some exact duplicates
@@ -176,9 +167,11 @@ def test_unsupported_or_unknown_isa_is_refused(isa) -> None:
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
-def test_same_bits_for_any_threads_chunks_and_calls(dtype) -> None:
-    X, anomaly, radii, Z = scoring_case(dtype)
-    index = PASS[np.dtype(dtype)](X, anomaly, radii, TAU[np.dtype(dtype)], 0.41)
+@pytest.mark.parametrize("d, eta", [(5, 0.41), (64, 12.0)])  # exact tiles; GEMM expansion
+def test_same_bits_for_any_threads_chunks_and_calls(dtype, d: int, eta: float) -> None:
+    X, anomaly, radii, Z = scoring_case(dtype, d)
+    index = PASS[np.dtype(dtype)](X, anomaly, radii, TAU[np.dtype(dtype)], eta)
+    assert index._expanded_rows(Z).mean() == (0.0 if d == 5 else 1.0)
     reference = index.score(Z, 1)
     for n_threads in (2, 3, 1):
         for got, want in zip(index.score(Z, n_threads), reference):

@@ -57,6 +57,19 @@ public:
         return {na, M, rho, 8 * kUd * (4 * (na + nbmax_) + M)};
     }
 
+    // E with |est / s^2 - D| <= E for every pair of the row, where est = fl(v + fl(na)) is
+    // evaluated in T (and may be raised to 0, which only brings it nearer D >= 0): steps (1)-(3)
+    // summed, with A = sqrt(na) + sqrt(nbmax) >= |a' - b'| and |c_i - c_j| <= (A + rho) / s,
+    // plus the two roundings of est, each at most u (na + A^2 + M) + eta. Infinite when unsafe.
+    double band(const Row& r) const {
+        if (!safe_) return kInf;
+        const double u = std::numeric_limits<T>::epsilon() / 2;
+        const double A = (std::sqrt(r.na) + std::sqrt(nbmax_)) * (1 + g_);
+        const double E = r.M + r.rho * (2 * A + r.rho) + g_ * (A + r.rho) * (A + r.rho) +
+                         2 * (u * (r.na + A * A + r.M) + eta_) + r.slack;
+        return (E / (s_ * s_) + 2 * d_ * eta_) * (1 + 16 * kUd);
+    }
+
     // D <= up(v).
     double up(const Row& r, double v) const {
         if (!safe_ || std::isinf(v)) return kInf;

@@ -4,6 +4,7 @@
 #include <cmath>
 #include <limits>
 #include <numeric>
+#include <utility>
 
 namespace eap {
 
@@ -60,27 +61,24 @@ ExpansionBound<T> make_bound(std::size_t d, double s, const std::vector<double>&
 
 template <class T>
 FilterPoints<T>::FilterPoints(const T* C, std::size_t n, std::size_t d)
-    : n_(n), d_(d), n_pad_((n + NR - 1) / NR * NR), scaled_(n * d), na_(n),
-      packed_(n_pad_ * d, T(0)), nb_(n_pad_, std::numeric_limits<T>::infinity()),
-      order_(shuffled(n)), position_(n), bound_(d, 1.0, 0.0, false) {
-    const std::vector<double> mu = column_means(C, n, d);
+    : FilterPoints(C, n, d, shuffled(n), true) {}
+
+template <class T>
+FilterPoints<T>::FilterPoints(const T* C, std::size_t n, std::size_t d,
+                              std::vector<std::uint32_t> order, bool scale)
+    : n_(n), d_(d), n_pad_((n + NR - 1) / NR * NR), mu_(column_means(C, n, d)), s_(1.0),
+      scaled_(n * d), na_(n), packed_(n_pad_ * d, T(0)),
+      nb_(n_pad_, std::numeric_limits<T>::infinity()), order_(std::move(order)), position_(n),
+      bound_(d, 1.0, 0.0, false) {
     double peak = 0;
     for (std::size_t i = 0; i < n; ++i)
         for (std::size_t k = 0; k < d; ++k)
-            peak = std::fmax(peak, std::fabs(static_cast<double>(C[i * d + k]) - mu[k]));
+            peak = std::fmax(peak, std::fabs(static_cast<double>(C[i * d + k]) - mu_[k]));
     // s = 2^-e with peak * s in [1/2, 1): every filter coordinate is at most 1 in magnitude.
     int e = 0;
-    if (peak > 0 && std::isfinite(peak)) std::frexp(peak, &e);
-    const double s = std::ldexp(1.0, -e);
-    for (std::size_t i = 0; i < n; ++i) {
-        double norm = 0;
-        for (std::size_t k = 0; k < d; ++k) {
-            const T y = static_cast<T>((static_cast<double>(C[i * d + k]) - mu[k]) * s);
-            scaled_[i * d + k] = y;
-            norm += static_cast<double>(y) * static_cast<double>(y);
-        }
-        na_[i] = norm;
-    }
+    if (scale && peak > 0 && std::isfinite(peak)) std::frexp(peak, &e);
+    s_ = std::ldexp(1.0, -e);
+    for (std::size_t i = 0; i < n; ++i) na_[i] = map_row(C + i * d, scaled_.data() + i * d, 1);
     for (std::size_t p = 0; p < n; ++p) {
         const std::size_t i = order_[p];
         position_[i] = static_cast<std::uint32_t>(p);
@@ -88,7 +86,18 @@ FilterPoints<T>::FilterPoints(const T* C, std::size_t n, std::size_t d)
         for (std::size_t k = 0; k < d; ++k) dst[k * NR] = scaled_[i * d + k];
         nb_[p] = static_cast<T>(na_[i]);
     }
-    bound_ = make_bound<T>(d, s, na_, std::isfinite(peak) && no_overflow(C, n, d));
+    bound_ = make_bound<T>(d, s_, na_, std::isfinite(peak) && no_overflow(C, n, d));
+}
+
+template <class T>
+double FilterPoints<T>::map_row(const T* c, T* out, std::size_t stride) const {
+    double norm = 0;
+    for (std::size_t k = 0; k < d_; ++k) {
+        const T y = static_cast<T>((static_cast<double>(c[k]) - mu_[k]) * s_);
+        out[k * stride] = y;
+        norm += static_cast<double>(y) * static_cast<double>(y);
+    }
+    return norm;
 }
 
 template <class T>
@@ -100,6 +109,14 @@ void FilterPoints<T>::pack_rows(std::size_t i0, std::size_t rows, T* out) const 
         T* dst = out + (r / MR) * MR * d_ + (r % MR);
         for (std::size_t k = 0; k < d_; ++k) dst[k * MR] = src[k];
     }
+}
+
+template <class T>
+void FilterPoints<T>::pack_queries(const T* Z, std::size_t rows, T* out, double* na) const {
+    const std::size_t blocks = (rows + MR - 1) / MR;
+    std::fill(out, out + blocks * MR * d_, T(0));
+    for (std::size_t r = 0; r < rows; ++r)
+        na[r] = map_row(Z + r * d_, out + (r / MR) * MR * d_ + (r % MR), MR);
 }
 
 template class FilterPoints<float>;

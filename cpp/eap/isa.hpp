@@ -1,5 +1,6 @@
 // Which instruction set the vector kernels run on: the widest the CPU supports, chosen at run
-// time (the package is built without -march=native). Results do not depend on it (simd.hpp);
+// time (the package is built without -march=native). Results do not depend on it (simd.hpp),
+// except the kernel sums of the expanded scoring pass, within its bound (expanded_distances.hpp);
 // forcing one is for tests and benchmarks.
 #pragma once
 

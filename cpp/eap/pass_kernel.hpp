@@ -157,8 +157,9 @@ EAP_ALWAYS_INLINE void add_panel(const PassLanes<T>& v, std::size_t p, std::size
 // sums in T over groups of panels carried into float64) added in lane order at the end:
 // vectorised, yet independent of blocking, threads and the instruction set. Kernel terms below
 // 2^-60 (d > 7.75 eta) are skipped, as SPEC section 4 allows.
-// src.tile<B>(p, i, nr, out) writes out[r * W + j] = d2 of row i + r to the point at packed
-// position p * W + j (padding positions: any finite value).
+// src.begin_panel<B>(p) comes before panel p's tiles; src.tile<B>(p, i, nr, out) writes
+// out[r * W + j] = d2 of row i + r to the point at packed position p * W + j (padding
+// positions: any value that is not NaN).
 template <class T, int B, class Source>
 EAP_ALWAYS_INLINE void pass_rows(const PassLanes<T>& v, const Source& src, std::size_t i0,
                                  std::size_t i1, PassScratch<T>& s, double* w_pos, double* w_neg,
@@ -174,6 +175,7 @@ EAP_ALWAYS_INLINE void pass_rows(const PassLanes<T>& v, const Source& src, std::
     std::fill(s.sum_neg.begin(), s.sum_neg.end(), 0.0);
     std::fill(s.best.begin(), s.best.end(), kNone);
     for (std::size_t p = 0; p < n_panels; ++p) {
+        src.template begin_panel<B>(p);
         for (std::size_t r0 = 0; r0 < rows; r0 += kPassTileRows) {
             const std::size_t nr = std::min(kPassTileRows, rows - r0);
             src.template tile<B>(p, i0 + r0, nr, s.tile.data());
@@ -239,6 +241,9 @@ struct GatheredDistances {
     At at;
     const std::uint32_t* cols;
     std::size_t n;
+
+    template <int B>
+    EAP_ALWAYS_INLINE void begin_panel(std::size_t) const {}
 
     template <int B>
     EAP_ALWAYS_INLINE void tile(std::size_t p, std::size_t i, std::size_t nr, T* out) const {
