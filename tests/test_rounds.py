@@ -196,18 +196,25 @@ def test_save_load_and_pickle_round_trips(tmp_path: Any) -> None:
     assert "_pass" not in scorer.__getstate__()
 
 
-def test_rounds_pass_holds_each_round_in_order() -> None:
-    X, y, Z = make_data(7, 150, 3, 80, np.float32)
+@pytest.mark.parametrize("d", [3, 40])  # TrainingPass from exact tiles; by the GEMM expansion
+def test_rounds_pass_holds_each_round_in_order(d: int) -> None:
+    X, y, Z = make_data(7, 150, d, 80, np.float32)
     rows = [np.arange(0, 150, 2), np.arange(150), np.array([3, 9, 40, 149])]
     radius = [np.linspace(0.5, 2.0, r.size) for r in rows]
-    eta = [0.7, 1.3, 0.2]
+    eta = [0.7, 1.3, 0.2] if d == 3 else [12.0, 14.0, 20.0]
     pass_ = _core.RoundsPassF32(X, (y == 1).astype(np.uint8), np.array([0, 75, 225, 229]),
                                 np.concatenate(rows), np.concatenate(radius), 1e-5, np.array(eta))
     got = pass_.score(Z, 2)
     for i, (r, rad, e) in enumerate(zip(rows, radius, eta)):
-        single = _core.TrainingPassF32(X[r], (y[r] == 1).astype(np.uint8), rad, 1e-5, e).score(Z, 1)
-        for a, b in zip(got, single):
-            assert_array_equal(a[i], b)
+        single_pass = _core.TrainingPassF32(X[r], (y[r] == 1).astype(np.uint8), rad, 1e-5, e)
+        assert single_pass._expanded_rows(Z).any() == (d == 40)
+        single = single_pass.score(Z, 1)
+        assert_array_equal(got[2][i], single[2])
+        for a, b in zip(got[:2], single[:2]):
+            if d == 3:
+                assert_array_equal(a[i], b)
+            else:
+                np.testing.assert_allclose(a[i], b, rtol=1e-6, atol=0)
 
 
 def test_core_rejects_bad_rounds() -> None:

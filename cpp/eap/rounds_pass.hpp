@@ -1,7 +1,9 @@
 // The training pass of many bagging rounds at once (SPEC section 7): a chunk of candidates'
 // squared distances to all n training points are computed once, then each round accumulates
 // its kernel sums and ball tests over the points it holds, exactly as its own TrainingPass would
-// (same kernel, same lanes, same order). Memory: the points once plus O(n) per round.
+// from exact tiles (same kernel, same lanes, same order; from kExpansionMinDim on, TrainingPass
+// takes the GEMM expansion instead, and its kernel sums differ within that bound).
+// Memory: the points once plus O(n) per round.
 #pragma once
 
 #include <cstddef>
@@ -23,7 +25,8 @@ public:
                const Rounds& rounds, const double* radius, double tau, const double* eta);
 
     // Round r's w_pos, w_neg and rarity of query row i of Z (l x d) at [r * l + i], each equal
-    // to TrainingPass::score of that round's points.
+    // to TrainingPass::score of that round's points (from kExpansionMinDim on: rarity equal,
+    // kernel sums within the expansion's bound).
     void score(const T* Z, std::size_t l, int n_threads, double* w_pos, double* w_neg,
                double* rarity) const;
 
