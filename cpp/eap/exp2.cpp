@@ -8,7 +8,7 @@ namespace {
 
 template <int B, class T>
 EAP_ALWAYS_INLINE void exp2_array(const T* x, std::size_t n, T* out) {
-    for (std::size_t i = 0; i < n; ++i) out[i] = exp2_one<B>(x[i]);
+    for (std::size_t i = 0; i < n; ++i) out[i] = exp2_one<B, kFusedMulAdd<B>>(x[i]);
 }
 
 template <class T>

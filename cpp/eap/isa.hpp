@@ -1,7 +1,8 @@
 // Which instruction set the vector kernels run on: the widest the CPU supports, chosen at run
 // time (the package is built without -march=native). Results do not depend on it (simd.hpp),
-// except the kernel sums of the expanded scoring pass, within its bound (expanded_distances.hpp);
-// forcing one is for tests and benchmarks.
+// except the scoring pass's kernel sums, which the FMA of the AVX2 and AVX-512 variants moves
+// within their bounds (pass_kernel.hpp, expanded_distances.hpp); forcing one is for tests and
+// benchmarks.
 #pragma once
 
 #include <string>

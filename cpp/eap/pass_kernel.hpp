@@ -22,7 +22,8 @@ namespace eap {
 
 // Error of the float32 kernel sums against exact sums of 2^-(d2/eta^2) over the same computed
 // squared distances d2 (tests/test_kernel_precision.py), relative, below
-//   2e-7     per term: exp2 (exp2.hpp; measured 1.83e-7), its argument exact to 2^-24;
+//   2e-7     per term: exp2 (exp2.hpp; measured 1.83e-7, fused 1.76e-7), its argument exact to
+//            2^-24 (fused: the product's rounding error recovered by an FMA, else a 12-bit split);
 // + 4.2e-7   the float partial sum of kPassGroupPanels = 8 positive terms per lane, (8 - 1) 2^-24;
 // + (n/128 + 16) 2^-53  the float64 sums of the partials and of the lanes (1e-11 at n = 10^7)
 // < 1e-6. float64 data: exp2 within 5e-16 of 2^x for the rounded product x = d2 * (-1/eta^2).
@@ -45,9 +46,10 @@ struct PassLanes {
     static constexpr std::size_t W = PackedPoints<T>::W;
     enum Feeds : std::uint8_t { kBoth, kPositive, kNegative };
     // -(d/eta)^2 = d2 * pow2 * (scale_hi + scale_lo): pow2 a power of two, scale_hi of 12
-    // significant bits (float; double: scale_hi alone); cut2 = the cut-off as a squared distance.
+    // significant bits (float; double: scale_hi alone); cut2 = the cut-off as a squared distance;
+    // scale + scale_err = scale_hi + scale_lo with scale the nearest T (the FMA variants').
     struct Kernel {
-        T scale_hi, scale_lo, pow2, cut2;
+        T scale_hi, scale_lo, pow2, cut2, scale, scale_err;
     };
 
     // is_anomaly, radius: per point (radius 0: not a centre, holds nothing); order: the point at
@@ -69,6 +71,7 @@ struct PassLanes {
 // and then 2^-x rounds to 1 anyway), x = q (scale_hi + scale_lo); q = a + b with a its top 12
 // significant bits makes a * scale_hi and b * scale_hi exact (scale_hi has 12 bits), so hi + lo
 // carries x to 2^-24 relative, where one float product would err by up to 60 * 2^-24 in x.
+// With FMA: hi = q * scale, lo = q * scale_err + (q * scale - hi), the latter exact by FMA.
 template <int B>
 EAP_ALWAYS_INLINE typename Simd<float, B>::V kernel_weight(typename Simd<float, B>::V d2,
                                                            const PassLanes<float>::Kernel& k) {
@@ -76,10 +79,16 @@ EAP_ALWAYS_INLINE typename Simd<float, B>::V kernel_weight(typename Simd<float, 
     using U = typename Simd<float, B>::U;
     const V cut = splat<V>(k.cut2);
     const V q = (d2 < cut ? d2 : cut) * k.pow2;
-    const V a = bit_cast<V>(bit_cast<U>(q) & 0xFFFFF000u);
-    const V hi = a * k.scale_hi;
-    const V lo = (q - a) * k.scale_hi + q * k.scale_lo;
-    return d2 <= cut ? exp2_negative<B>(hi, lo) : V{};
+    if constexpr (kFusedMulAdd<B>) {
+        const V hi = q * k.scale;
+        const V lo = mul_add<B>(q, splat<V>(k.scale_err), mul_add<B>(q, splat<V>(k.scale), -hi));
+        return d2 <= cut ? exp2_negative<B, true>(hi, lo) : V{};
+    } else {
+        const V a = bit_cast<V>(bit_cast<U>(q) & 0xFFFFF000u);
+        const V hi = a * k.scale_hi;
+        const V lo = (q - a) * k.scale_hi + q * k.scale_lo;
+        return d2 <= cut ? exp2_negative<B>(hi, lo) : V{};
+    }
 }
 
 template <int B>
@@ -87,7 +96,8 @@ EAP_ALWAYS_INLINE typename Simd<double, B>::V kernel_weight(typename Simd<double
                                                             const PassLanes<double>::Kernel& k) {
     using V = typename Simd<double, B>::V;
     const V cut = splat<V>(k.cut2);
-    return d2 <= cut ? exp2_negative<B>((d2 < cut ? d2 : cut) * k.scale_hi) : V{};
+    return d2 <= cut ? exp2_negative<B, kFusedMulAdd<B>>((d2 < cut ? d2 : cut) * k.scale_hi)
+                     : V{};
 }
 
 template <class T>
@@ -155,7 +165,8 @@ EAP_ALWAYS_INLINE void add_panel(const PassLanes<T>& v, std::size_t p, std::size
 //   rarity[i] = min{ radius_j : d(z_i, x_j) < radius_j (1 - tau) }, 0 if none.
 // Each sum runs in W fixed lanes (packed point q goes to lane q mod W, panels in order, partial
 // sums in T over groups of panels carried into float64) added in lane order at the end:
-// vectorised, yet independent of blocking, threads and the instruction set. Kernel terms below
+// vectorised, yet independent of blocking and threads; the kernel terms' bits depend on the
+// instruction set only through FMA (kFusedMulAdd), each within its bound. Kernel terms below
 // 2^-60 (d > 7.75 eta) are skipped, as SPEC section 4 allows.
 // src.begin_panel<B>(p) comes before panel p's tiles; src.tile<B>(p, i, nr, out) writes
 // out[r * W + j] = d2 of row i + r to the point at packed position p * W + j (padding

@@ -21,7 +21,7 @@ typename PassLanes<T>::Kernel make_kernel(double eta);
 template <>
 PassLanes<double>::Kernel make_kernel<double>(double eta) {
     const double scale = std::max(-1.0 / (eta * eta), -std::numeric_limits<double>::max());
-    return {scale, 0.0, 1.0, kCutRatio2 * eta * eta};
+    return {scale, 0.0, 1.0, kCutRatio2 * eta * eta, scale, 0.0};
 }
 
 template <>
@@ -32,8 +32,10 @@ PassLanes<float>::Kernel make_kernel<float>(double eta) {
     const double rest = std::max(std::ldexp(scale, -s), -kFloatMax);
     const auto top12 = bit_cast<std::uint32_t>(static_cast<float>(rest)) & 0xFFFFF000u;
     const float hi = bit_cast<float>(top12);
+    const auto whole = static_cast<float>(rest);
     return {hi, static_cast<float>(rest - hi), std::ldexp(1.0f, s),
-            static_cast<float>(std::min(kCutRatio2 * eta * eta, kFloatMax))};
+            static_cast<float>(std::min(kCutRatio2 * eta * eta, kFloatMax)), whole,
+            static_cast<float>(rest - whole)};
 }
 
 std::vector<double> distinct_radii(const double* radius, std::size_t n) {

@@ -1,7 +1,9 @@
 // Portable SIMD: GCC/Clang vector extensions of B bytes (16 baseline, 32 AVX2, 64 AVX-512; see
 // isa.hpp), one value at a time with other compilers. Kernels are templates over the width that
 // use plain IEEE operations only (no FMA: -ffp-contract=off), so every width computes each lane
-// exactly as the scalar code would: the instruction set changes the speed, never the bits.
+// exactly as the scalar code would: the instruction set changes the speed, never the bits. The
+// one exception is mul_add (below), which the scoring pass's kernel uses: fused on the AVX2 and
+// AVX-512 variants (the same bits on both), unfused on the baseline.
 #pragma once
 
 #include <cstdint>
@@ -114,6 +116,34 @@ EAP_ALWAYS_INLINE V add_on_fma(V a, V b) {
     }
 #endif
     return a + b;
+}
+
+// Whether the B-byte variant fuses multiply-adds (mul_add below): the AVX2 and AVX-512 ones do,
+// the baseline does not.
+template <int B>
+inline constexpr bool kFusedMulAdd =
+#if defined(EAP_X86_DISPATCH)
+    B >= 32;
+#else
+    false;
+#endif
+
+// a * b + c, rounded once where kFusedMulAdd<B> (an FMA instruction, by inline assembly as
+// above), twice otherwise: kernels that use it give the AVX2 and AVX-512 variants the same
+// bits, and the baseline results within their stated error bound.
+template <int B, class V>
+EAP_ALWAYS_INLINE V mul_add(V a, V b, V c) {
+#if defined(EAP_X86_DISPATCH)
+    if constexpr (B >= 32) {
+        static_assert(sizeof(V) == B && B <= 64);
+        if constexpr (sizeof(a[0]) == 4)
+            asm("vfmadd213ps %[c], %[b], %[a]" : [a] "+v"(a) : [b] "v"(b), [c] "vm"(c));
+        else
+            asm("vfmadd213pd %[c], %[b], %[a]" : [a] "+v"(a) : [b] "v"(b), [c] "vm"(c));
+        return a;
+    }
+#endif
+    return a * b + c;
 }
 
 }  // namespace eap
