@@ -1,4 +1,4 @@
-"""The scoring pass by the GEMM expansion (cpp/eap/expanded_distances.hpp, from d = 32 on), against
+"""The scoring pass by the GEMM expansion (cpp/eap/expanded_distances.hpp, from d = 24 on), against
 a NumPy pass over the exact-form squared distances (tests/reference.py): ball tests decide
 exactly as on the exact distances, kernel sums stay within 1e-6 (float32) / 1e-12 (float64)
 relative, on Gaussian data, near-duplicates, data far from the origin, balls whose thresholds
@@ -119,10 +119,12 @@ def test_rows_far_from_the_training_mean_take_exact_tiles(dtype) -> None:
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
-def test_below_the_expansion_dimension_no_row_expands(dtype) -> None:
-    X, anomaly, rng = training_set(dtype, 31)
-    index = PASS[np.dtype(dtype)](X, anomaly, knn_radii(X, 10), TAU[np.dtype(dtype)], 3.0)
-    assert not index._expanded_rows(X[:50]).any()
+@pytest.mark.parametrize("d", [23, 24])
+def test_the_expansion_starts_at_d_24(dtype, d: int) -> None:
+    X, anomaly, rng = training_set(dtype, d)
+    index = PASS[np.dtype(dtype)](X, anomaly, knn_radii(X, 10), TAU[np.dtype(dtype)], 8.0)
+    assert index._expanded_rows(X[30:80]).all() == (d == 24)
+    assert index._expanded_rows(X[30:80]).any() == (d == 24)
 
 
 @pytest.mark.parametrize("dtype", DTYPES)

@@ -14,10 +14,11 @@
 namespace eap {
 
 // From this dimension on, the scoring pass computes its distances by the GEMM expansion
-// (expanded_distances.hpp). One thread, AVX-512 on a Zen 4, float32, n = 4000, ns per pair
-// exact / expanded at d = 8, 16, 24, 32, 64: 0.95 / 1.1, 1.25 / 1.35, 1.65 / 1.6, 2.0 / 1.6,
-// 3.5 / 2.3 (its band tests and tile copies cost what the coordinates save until d = 24).
-constexpr std::size_t kExpansionMinDim = 32;
+// (expanded_distances.hpp). One thread on a Zen 4, float32, n = 4000, ns per pair exact /
+// expanded at d = 8, 16, 24, 32, 64: AVX-512 0.95 / 1.1, 1.25 / 1.35, 1.65 / 1.6, 2.0 / 1.6,
+// 3.5 / 2.3; AVX2 (forced) at d = 16, 24, 32, 64: 1.35 / 1.3, 1.6 / 1.4, 1.95 / 1.55, 2.8 / 2.3
+// (its band tests and tile copies cost what the coordinates save until about d = 24).
+constexpr std::size_t kExpansionMinDim = 24;
 
 template <class T>
 class TrainingPass {
