@@ -28,19 +28,11 @@ EAP_ALWAYS_INLINE typename Simd<float, B>::V exp2_negative(typename Simd<float, 
     const V n = t - shifter;
     const V f = (hi - n) + lo;  // |f| <= 1/2 + 2^-20 (hi - n: exact unless |hi| < 1/2, n = -1)
     V p = splat<V>(0x1.5c08e2p-10f);
-    if constexpr (Fused) {
-        p = mul_add<B>(p, f, splat<V>(0x1.3d0c58p-7f));
-        p = mul_add<B>(p, f, splat<V>(0x1.c6b748p-5f));
-        p = mul_add<B>(p, f, splat<V>(0x1.ebf956p-3f));
-        p = mul_add<B>(p, f, splat<V>(0x1.62e428p-1f));
-        p = mul_add<B>(p, f, splat<V>(1.0f));
-    } else {
-        p = p * f + 0x1.3d0c58p-7f;
-        p = p * f + 0x1.c6b748p-5f;
-        p = p * f + 0x1.ebf956p-3f;
-        p = p * f + 0x1.62e428p-1f;
-        p = p * f + 1.0f;  // exact 1 at distance 0
-    }
+    p = mul_add_if<B, Fused>(p, f, splat<V>(0x1.3d0c58p-7f));
+    p = mul_add_if<B, Fused>(p, f, splat<V>(0x1.c6b748p-5f));
+    p = mul_add_if<B, Fused>(p, f, splat<V>(0x1.ebf956p-3f));
+    p = mul_add_if<B, Fused>(p, f, splat<V>(0x1.62e428p-1f));
+    p = mul_add_if<B, Fused>(p, f, splat<V>(1.0f));  // exact 1 at distance 0
     // bits(t) = bits(1.5 * 2^23) + n, whose low 9 bits are n's: shifted into the exponent field.
     const U scale = (bit_cast<U>(t) + 127u) << 23;
     return p * bit_cast<V>(scale);
@@ -58,18 +50,15 @@ EAP_ALWAYS_INLINE typename Simd<double, B>::V exp2_negative(typename Simd<double
     // where Horner's takes 20, and the scoring pass of float64 data waits on that chain. The 1 is
     // added last, to a sum of small terms, so one rounding at the scale of the result remains.
     const V f2 = f * f, f4 = f2 * f2;
-    const auto c = [](double v) { return splat<V>(v); };
-    const auto ma = [](V a, V b, V addend) {  // a * b + addend, fused where the variant fuses
-        if constexpr (Fused) return mul_add<B>(a, b, addend);
-        else return a * b + addend;
-    };
-    const V c23 = ma(f, c(0x1.c6b08d703d48ap-5), c(0x1.ebfbdff82c3b9p-3));
-    const V c45 = ma(f, c(0x1.5d87fe9cc5d6fp-10), c(0x1.3b2ab6fbde0f7p-7));
-    const V c67 = ma(f, c(0x1.ffcb55e82f22cp-17), c(0x1.4309126056718p-13));
-    const V c89 = ma(f, c(0x1.b6740fc28f781p-24), c(0x1.62c157ee59177p-20));
-    const V c810 = ma(f2, c(0x1.e3991e644e6abp-28), c89);
-    const V rest = ma(f4, ma(f2, c810, c67), ma(f2, c45, c23));
-    const V p = ma(f2, rest, f * 0x1.62e42fefa3a17p-1) + 1.0;  // exact 1 at distance 0
+    const V c23 = mul_add_if<B, Fused>(f, splat<V>(0x1.c6b08d703d48ap-5), splat<V>(0x1.ebfbdff82c3b9p-3));
+    const V c45 = mul_add_if<B, Fused>(f, splat<V>(0x1.5d87fe9cc5d6fp-10), splat<V>(0x1.3b2ab6fbde0f7p-7));
+    const V c67 = mul_add_if<B, Fused>(f, splat<V>(0x1.ffcb55e82f22cp-17), splat<V>(0x1.4309126056718p-13));
+    const V c89 = mul_add_if<B, Fused>(f, splat<V>(0x1.b6740fc28f781p-24), splat<V>(0x1.62c157ee59177p-20));
+    const V c810 = mul_add_if<B, Fused>(f2, splat<V>(0x1.e3991e644e6abp-28), c89);
+    const V rest = mul_add_if<B, Fused>(f4, mul_add_if<B, Fused>(f2, c810, c67),
+                                        mul_add_if<B, Fused>(f2, c45, c23));
+    // exact 1 at distance 0
+    const V p = mul_add_if<B, Fused>(f2, rest, f * 0x1.62e42fefa3a17p-1) + 1.0;
     const U scale = (bit_cast<U>(t) + 1023u) << 52;
     return p * bit_cast<V>(scale);
 }

@@ -146,4 +146,11 @@ EAP_ALWAYS_INLINE V mul_add(V a, V b, V c) {
     return a * b + c;
 }
 
+// mul_add where Fused, else a * b + c rounded twice.
+template <int B, bool Fused, class V>
+EAP_ALWAYS_INLINE V mul_add_if(V a, V b, V c) {
+    if constexpr (Fused) return mul_add<B>(a, b, c);
+    return a * b + c;
+}
+
 }  // namespace eap
