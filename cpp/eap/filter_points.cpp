@@ -67,7 +67,7 @@ template <class T>
 FilterPoints<T>::FilterPoints(const T* C, std::size_t n, std::size_t d,
                               std::vector<std::uint32_t> order, bool scale)
     : n_(n), d_(d), n_pad_((n + NR - 1) / NR * NR), mu_(column_means(C, n, d)), s_(1.0),
-      scaled_(n * d), na_(n), packed_(n_pad_ * d, T(0)),
+      na_(n), packed_(n_pad_ * d, T(0)),
       nb_(n_pad_, std::numeric_limits<T>::infinity()), order_(std::move(order)), position_(n),
       bound_(d, 1.0, 0.0, false) {
     double peak = 0;
@@ -78,12 +78,10 @@ FilterPoints<T>::FilterPoints(const T* C, std::size_t n, std::size_t d,
     int e = 0;
     if (scale && peak > 0 && std::isfinite(peak)) std::frexp(peak, &e);
     s_ = std::ldexp(1.0, -e);
-    for (std::size_t i = 0; i < n; ++i) na_[i] = map_row(C + i * d, scaled_.data() + i * d, 1);
     for (std::size_t p = 0; p < n; ++p) {
         const std::size_t i = order_[p];
         position_[i] = static_cast<std::uint32_t>(p);
-        T* dst = packed_.data() + (p / NR) * NR * d + (p % NR);
-        for (std::size_t k = 0; k < d; ++k) dst[k * NR] = scaled_[i * d + k];
+        na_[i] = map_row(C + i * d, packed_.data() + (p / NR) * NR * d + (p % NR), NR);
         nb_[p] = static_cast<T>(na_[i]);
     }
     bound_ = make_bound<T>(d, s_, na_, std::isfinite(peak) && no_overflow(C, n, d));
@@ -101,22 +99,13 @@ double FilterPoints<T>::map_row(const T* c, T* out, std::size_t stride) const {
 }
 
 template <class T>
-void FilterPoints<T>::pack_rows(std::size_t i0, std::size_t rows, T* out) const {
-    const std::size_t blocks = (rows + MR - 1) / MR;
-    std::fill(out, out + blocks * MR * d_, T(0));
-    for (std::size_t r = 0; r < rows; ++r) {
-        const T* src = scaled_.data() + (i0 + r) * d_;
-        T* dst = out + (r / MR) * MR * d_ + (r % MR);
-        for (std::size_t k = 0; k < d_; ++k) dst[k * MR] = src[k];
-    }
-}
-
-template <class T>
 void FilterPoints<T>::pack_queries(const T* Z, std::size_t rows, T* out, double* na) const {
     const std::size_t blocks = (rows + MR - 1) / MR;
     std::fill(out, out + blocks * MR * d_, T(0));
-    for (std::size_t r = 0; r < rows; ++r)
-        na[r] = map_row(Z + r * d_, out + (r / MR) * MR * d_ + (r % MR), MR);
+    for (std::size_t r = 0; r < rows; ++r) {
+        const double norm = map_row(Z + r * d_, out + (r / MR) * MR * d_ + (r % MR), MR);
+        if (na != nullptr) na[r] = norm;
+    }
 }
 
 template class FilterPoints<float>;

@@ -31,10 +31,9 @@ public:
     // Centre at packed position p (p < n), and packed position of centre i.
     std::size_t centre(std::size_t p) const { return order_[p]; }
     std::size_t position(std::size_t i) const { return position_[i]; }
-    // Packs rows [i0, i0 + rows) as ceil(rows / MR) blocks of MR rows, zero-padded.
-    void pack_rows(std::size_t i0, std::size_t rows, T* out) const;
-    // Packs rows of Z (query rows, not centres) mapped as the centres are, like pack_rows, and
-    // writes their |a'|^2 in double to na.
+    // Packs rows of Z mapped as the centres are (the centres' own rows: the same bits as their
+    // panels) as ceil(rows / MR) blocks of MR rows, zero-padded, and writes their |a'|^2 in
+    // double to na unless it is null.
     void pack_queries(const T* Z, std::size_t rows, T* out, double* na) const;
     typename ExpansionBound<T>::Row bound_row(std::size_t i) const { return bound_.row(na_[i]); }
     const ExpansionBound<T>& bound() const { return bound_; }
@@ -46,7 +45,6 @@ private:
     std::size_t n_, d_, n_pad_;
     std::vector<double> mu_;
     double s_;
-    std::vector<T> scaled_;  // n x d filter coordinates, original order
     std::vector<double> na_;  // their squared norms
     std::vector<T> packed_, nb_;  // panels and |b|^2 per packed position (+inf for padding)
     std::vector<std::uint32_t> order_, position_;

@@ -165,7 +165,7 @@ void radii_running(const T* C, const FilterPoints<T>& pts, std::size_t n, std::s
         },
         [&](Scratch& s, std::size_t i0, std::size_t i1) {
             const std::size_t nb = i1 - i0;
-            pts.pack_rows(i0, nb, s.A.data());
+            pts.pack_queries(C + i0 * d, nb, s.A.data(), nullptr);
             std::fill(s.thr.begin(), s.thr.end(), -std::numeric_limits<T>::infinity());
             for (std::size_t r = 0; r < nb; ++r) {
                 s.rows[r].reset(pts.bound_row(i0 + r), k);
@@ -227,7 +227,7 @@ void radii_whole_rows(const T* C, const FilterPoints<T>& pts, std::size_t n, std
         },
         [&](Scratch& s, std::size_t i0, std::size_t i1) {
             const std::size_t nb = i1 - i0;
-            pts.pack_rows(i0, nb, s.A.data());
+            pts.pack_queries(C + i0 * d, nb, s.A.data(), nullptr);
             const std::size_t blocks = (nb + MR - 1) / MR;
             for (std::size_t p = 0; p < pts.n_panels(); ++p)
                 for (std::size_t b = 0; b < blocks; ++b)
