@@ -130,7 +130,8 @@ std::unique_ptr<eap::TrainingPass<T>> make_training_pass(const Array<T>& X,
 }
 
 template <class T>
-py::tuple score_training_pass(const eap::TrainingPass<T>& pass, const Array<T>& Z, int n_threads) {
+py::tuple score_training_pass(const eap::TrainingPass<T>& pass, const Array<T>& Z, int n_threads,
+                              bool exact) {
     const std::size_t l = rows_of(Z, "Z", pass.dim());
     py::array_t<double> w_pos(static_cast<py::ssize_t>(l)), w_neg(static_cast<py::ssize_t>(l)),
         rarity(static_cast<py::ssize_t>(l));
@@ -138,7 +139,7 @@ py::tuple score_training_pass(const eap::TrainingPass<T>& pass, const Array<T>& 
     double *p = w_pos.mutable_data(), *q = w_neg.mutable_data(), *r = rarity.mutable_data();
     {
         py::gil_scoped_release release;
-        pass.score(z, l, n_threads, p, q, r);
+        pass.score(z, l, n_threads, p, q, r, exact);
     }
     return py::make_tuple(w_pos, w_neg, rarity);
 }
@@ -307,7 +308,9 @@ void bind_dtype(py::module_& m, const char* pass_name) {
              py::arg("is_anomaly").noconvert(), py::arg("radius").noconvert(), py::arg("tau"),
              py::arg("eta"))
         .def("score", &score_training_pass<T>, py::arg("Z").noconvert(), py::arg("n_threads"),
-             "Returns (w_pos, w_neg, rarity), float64 arrays of one value per row of Z.")
+             py::kw_only(), py::arg("exact") = false,
+             "Returns (w_pos, w_neg, rarity), float64 arrays of one value per row of Z; exact: "
+             "every distance as an exact sum (no GEMM expansion).")
         .def("_expanded_rows", &expanded_rows<T>, py::arg("Z").noconvert(),
              "Test hook: True for each row of Z whose distances use the GEMM expansion.");
     m.def("knn_radii", &knn_radii<T>, py::arg("C").noconvert(), py::arg("k"), py::arg("n_threads"));

@@ -142,3 +142,13 @@ def test_expanded_pass_on_every_isa(dtype, isa) -> None:
     for name in fma[1:]:
         for got, want in zip(results[name], results[fma[0]]):
             assert_array_equal(got, want, err_msg=name)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_no_training_points_score_nothing(dtype) -> None:
+    index = PASS[np.dtype(dtype)](np.zeros((0, 32), dtype), np.zeros(0, np.uint8), np.zeros(0),
+                                  TAU[np.dtype(dtype)], 1.0)
+    Z = np.ones((5, 32), dtype)
+    assert not index._expanded_rows(Z).any()
+    for got in index.score(Z, 2):
+        assert_array_equal(got, np.zeros(5))

@@ -112,6 +112,17 @@ def test_equals_per_round_loop(dtype: Any, centres: str, k: Optional[int], n_bag
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("centres", ["all", "normals"])
+def test_equals_per_round_loop_with_expanded_scoring(dtype: Any, centres: str) -> None:
+    """d = 30: candidates take the GEMM expansion, the fit scores its training points exactly
+    (as the shared pairwise distances give them), the same bits either way."""
+    X, y, Z = make_data(1, 260, 30, 300, dtype)
+    scorer = EAPScorer(centres=centres, random_state=5, n_jobs=2)
+    got = scorer.fit(X, y).score_samples(Z, return_details=True)
+    assert_same(got, per_round_loop(scorer, X, y, Z))
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
 def test_authors_code_equals_per_round_loop(dtype: Any) -> None:
     X, y, Z = make_data(2, 300, 5, 200, dtype)
     scorer = EAPScorer.authors_code(n_bags=6, random_state=np.random.RandomState(3))
@@ -130,8 +141,9 @@ def test_rescaled_data_equals_per_round_loop() -> None:
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 @pytest.mark.parametrize("params", [dict(n_bags=5), dict(n_bags=0), dict(n_bags=3, centres="normals", k=4)])
-def test_per_round_fallback_equals_shared_distances(dtype: Any, params: Dict[str, Any]) -> None:
-    X, y, Z = make_data(4, 240, 6, 150, dtype)
+@pytest.mark.parametrize("d", [6, 30])  # 30: candidates scored by the GEMM expansion
+def test_per_round_fallback_equals_shared_distances(dtype: Any, params: Dict[str, Any], d: int) -> None:
+    X, y, Z = make_data(4, 240, d, 150, dtype)
     shared = EAPScorer(random_state=1, **params).fit(X, y)
     fallback = EAPScorer(random_state=1, **params)
     fallback._per_round = True

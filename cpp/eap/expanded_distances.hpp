@@ -130,7 +130,8 @@ public:
 private:
     template <class I>
     static EAP_ALWAYS_INLINE bool any_lane(I m) {
-        std::uint64_t w[sizeof(I) / 8], any = 0;
+        if constexpr (sizeof(I) < 8) return m != 0;  // one lane (no vector extensions)
+        std::uint64_t w[sizeof(I) >= 8 ? sizeof(I) / 8 : 1], any = 0;
         std::memcpy(w, &m, sizeof m);
         for (std::uint64_t x : w) any |= x;
         return any != 0;

@@ -24,6 +24,7 @@ std::vector<double> column_means(const T* C, std::size_t n, std::size_t d) {
 // sum_k (max_i c_ik - min_i c_ik)^2 well below T's largest value: no step of sq_dist overflows.
 template <class T>
 bool no_overflow(const T* C, std::size_t n, std::size_t d) {
+    if (n == 0) return true;
     double sum = 0;
     for (std::size_t k = 0; k < d; ++k) {
         double lo = static_cast<double>(C[k]), hi = lo;

@@ -1,5 +1,6 @@
 #include "eap/gemm_tile.hpp"
 
+#include "eap/isa.hpp"
 #include "eap/simd.hpp"
 
 #if defined(EAP_VECTOR_EXTENSIONS) && defined(__x86_64__) && !defined(EAP_NO_DISPATCH)
@@ -84,23 +85,27 @@ __attribute__((target("avx512f,avx512dq,avx512vl,avx512bw,avx2,fma"))) bool filt
 }
 #endif
 
-template <class T>
-Kernels<T> select_kernels() {
-#if defined(EAP_TILE_DISPATCH)
-    __builtin_cpu_init();
-    if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512dq") &&
-        __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512bw"))
-        return {store_avx512<T>, filter_avx512<T>};
-    if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma"))
-        return {store_avx2<T>, filter_avx2<T>};
-#endif
-    return {store_generic<T>, filter_generic<T>};
-}
-
+// The tiles of the active instruction set (isa.hpp), so that forcing one reaches them too:
+// AVX-512 where the CPU also has the subsets its tiles use, else AVX2.
 template <class T>
 const Kernels<T>& kernels() {
-    static const Kernels<T> table = select_kernels<T>();
-    return table;
+    static const Kernels<T> generic_tiles{store_generic<T>, filter_generic<T>};
+#if defined(EAP_TILE_DISPATCH)
+    static const Kernels<T> avx2_tiles{store_avx2<T>, filter_avx2<T>};
+    static const Kernels<T> avx512_tiles{store_avx512<T>, filter_avx512<T>};
+    static const bool avx512_subsets = [] {
+        __builtin_cpu_init();
+        return __builtin_cpu_supports("avx512dq") && __builtin_cpu_supports("avx512vl") &&
+               __builtin_cpu_supports("avx512bw");
+    }();
+    switch (active_isa()) {
+        case Isa::avx512: return avx512_subsets ? avx512_tiles : avx2_tiles;
+        case Isa::avx2: return avx2_tiles;
+        default: return generic_tiles;
+    }
+#else
+    return generic_tiles;
+#endif
 }
 
 }  // namespace

@@ -41,15 +41,15 @@ TrainingPass<T>::TrainingPass(const T* X, std::size_t d, const std::vector<std::
     : d_(d),
       packed_(X, order.data(), order.size(), d),
       lanes_(is_anomaly, radius, order, tau, eta) {
-    if (d >= kExpansionMinDim)
+    if (d >= kExpansionMinDim && !order.empty())
         filter_.emplace(X, order.size(), d, std::vector<std::uint32_t>(order.begin(), order.end()),
                         false);
 }
 
 template <class T>
 void TrainingPass<T>::score(const T* Z, std::size_t l, int n_threads, double* w_pos,
-                            double* w_neg, double* rarity) const {
-    if (!filter_) {
+                            double* w_neg, double* rarity, bool exact) const {
+    if (!filter_ || exact) {
         const ComputedDistances<T> src{Z, packed_, d_};
         const auto rows = pass_rows_for_isa<T, ComputedDistances<T>>();
         parallel_for_rows(l, kPassItemRows, n_threads, &PassScratch<T>::make,

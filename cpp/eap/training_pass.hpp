@@ -30,8 +30,10 @@ public:
 
     // For each query row z of Z (l x d): w_pos, w_neg and rarity as pass_rows (pass_kernel.hpp)
     // defines them, per pair in T (float data: float), with the kernel's error bound there.
+    // exact: every distance from exact tiles, never the GEMM expansion (a fit scores its own
+    // training points so, as the shared fit's pairwise distances give them).
     void score(const T* Z, std::size_t l, int n_threads, double* w_pos, double* w_neg,
-               double* rarity) const;
+               double* rarity, bool exact = false) const;
 
     std::size_t dim() const { return d_; }
 

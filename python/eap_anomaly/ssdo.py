@@ -122,7 +122,8 @@ def fit_detector(X: np.ndarray, Xs: np.ndarray, anomaly: np.ndarray, scale: floa
         prior = IsolationPrior.fit(X, n_estimators, random_state, thread_count(threads), prior_kind)
         raw = prior.raw_scores(X, threads)
     training = TrainingPass(Xs, anomaly, radius, eta * scale)
-    w_pos, w_neg, rarity = training.score(Xs, threads)
+    # exact: the same bits as the shared fit's pairwise distances (EAPScorer._fit_shared)
+    w_pos, w_neg, rarity = training.score(Xs, threads, exact=True)
     detector, f = finish_detector(prior, raw, eta, alpha, w_pos, w_neg, int(anomaly.sum()), threshold)
     return detector, training, f, rarity
 

@@ -32,16 +32,21 @@ class TrainingPass:
         make = _core.TrainingPassF32 if X.dtype == np.float32 else _core.TrainingPassF64
         self._core = make(X, is_anomaly.astype(np.uint8), radius, TAU[X.dtype], eta)
 
-    def score(self, Z: np.ndarray, threads: int) -> Tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """``(w_pos, w_neg, rarity)`` of each row of Z (same dtype and units as X), float64."""
-        w_pos, w_neg, rarity = self._core.score(Z, threads)
+    def score(self, Z: np.ndarray, threads: int,
+              exact: bool = False) -> Tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """``(w_pos, w_neg, rarity)`` of each row of Z (same dtype and units as X), float64.
+        From d = 24 on, distances come from the GEMM expansion, with kernel sums within its
+        bound of the exact ones and the same rarity (README); ``exact=True`` computes every
+        distance as an exact sum (a fit scoring its own training points)."""
+        w_pos, w_neg, rarity = self._core.score(Z, threads, exact=exact)
         return w_pos, w_neg, rarity
 
 
 class RoundsPass:
     """The training passes of several rounds (bagging) over one packed copy of the training
     points: a candidate's distances are computed once and shared by every round, and each round
-    gets exactly what a :class:`TrainingPass` of its own points would give. Built like it.
+    gets exactly what a :class:`TrainingPass` of its own points would give with ``exact=True``.
+    Built like it.
 
     Parameters
     ----------
