@@ -114,6 +114,22 @@ struct PassScratch {
     }
 };
 
+// Adds one vector of kernel terms w (masks a, b) to the partial sums at o, and the ball test of
+// d2 to the smallest ball there. A function, not a lambda: GCC compiles a lambda for the default
+// target even inside an AVX2 or AVX-512 function.
+template <int Feeds, class T, int B, class V, class I>
+EAP_ALWAYS_INLINE void add_terms(PassScratch<T>& s, std::size_t o, V d2, V w, V a, V b,
+                                 V threshold, I key) {
+    using Lanes = PassLanes<T>;
+    if constexpr (Feeds != Lanes::kNegative)
+        store(s.part_pos.data() + o,
+              load<V>(s.part_pos.data() + o) + (Feeds == Lanes::kBoth ? w * a : w));
+    if constexpr (Feeds != Lanes::kPositive)
+        store(s.part_neg.data() + o,
+              load<V>(s.part_neg.data() + o) + (Feeds == Lanes::kBoth ? w * b : w));
+    store(s.best.data() + o, smallest_ball(d2, threshold, key, load<I>(s.best.data() + o)));
+}
+
 // Adds panel p's kernel terms and ball tests for tile rows [r0, r0 + nr) of the item; a panel
 // that feeds one sum skips the weight masks.
 template <int Feeds, class T, int B>
@@ -129,16 +145,6 @@ EAP_ALWAYS_INLINE void add_panel(const PassLanes<T>& v, std::size_t p, std::size
         const V b = load<V>(v.negative.data() + at);
         const V threshold = load<V>(v.threshold.data() + at);
         const I key = load<I>(v.key.data() + at);
-        const auto add = [&](std::size_t r, V d2, V w) {
-            const std::size_t o = (r0 + r) * W + j;
-            if constexpr (Feeds != Lanes::kNegative)
-                store(s.part_pos.data() + o,
-                      load<V>(s.part_pos.data() + o) + (Feeds == Lanes::kBoth ? w * a : w));
-            if constexpr (Feeds != Lanes::kPositive)
-                store(s.part_neg.data() + o,
-                      load<V>(s.part_neg.data() + o) + (Feeds == Lanes::kBoth ? w * b : w));
-            store(s.best.data() + o, smallest_ball(d2, threshold, key, load<I>(s.best.data() + o)));
-        };
         // Three rows at a time: the kernel's exp2 is one long chain of dependent operations, and
         // side by side three chains keep the vector units busy (same operations, same bits).
         std::size_t r = 0;
@@ -149,13 +155,14 @@ EAP_ALWAYS_INLINE void add_panel(const PassLanes<T>& v, std::size_t p, std::size
             const V w0 = kernel_weight<B>(sq0, v.kernel);
             const V w1 = kernel_weight<B>(sq1, v.kernel);
             const V w2 = kernel_weight<B>(sq2, v.kernel);
-            add(r, sq0, w0);
-            add(r + 1, sq1, w1);
-            add(r + 2, sq2, w2);
+            add_terms<Feeds, T, B>(s, (r0 + r) * W + j, sq0, w0, a, b, threshold, key);
+            add_terms<Feeds, T, B>(s, (r0 + r + 1) * W + j, sq1, w1, a, b, threshold, key);
+            add_terms<Feeds, T, B>(s, (r0 + r + 2) * W + j, sq2, w2, a, b, threshold, key);
         }
         for (; r < nr; ++r) {
             const V d2 = load<V>(s.tile.data() + r * W + j);
-            add(r, d2, kernel_weight<B>(d2, v.kernel));
+            add_terms<Feeds, T, B>(s, (r0 + r) * W + j, d2, kernel_weight<B>(d2, v.kernel), a, b,
+                                   threshold, key);
         }
     }
 }
