@@ -31,18 +31,17 @@
 
 namespace eap {
 
-// Per thread: the item's packed rows, their tiles of one pair of panels, per row |a'|^2, margin
-// and whether it uses the expansion.
+// Per thread: the item's packed rows, their tiles of one pair of panels, per row |a'|^2 and
+// margin (+inf: the row takes exact tiles).
 template <class T>
 struct ExpansionScratch {
-    std::vector<T> A, cache, na, margin;
-    std::vector<double> na_double;
-    std::vector<std::uint8_t> expand;
+    std::vector<T> A, cache, margin;
+    std::vector<double> na;
 
     static ExpansionScratch make(std::size_t d) {
         constexpr std::size_t m = kPassItemRows;
         return {std::vector<T>(m * d), std::vector<T>(m * GemmTile<T>::NR), std::vector<T>(m),
-                std::vector<T>(m), std::vector<double>(m), std::vector<std::uint8_t>(m)};
+                std::vector<double>(m)};
     }
 };
 
@@ -75,12 +74,9 @@ public:
                       ExpansionScratch<T>& s)
         : Z_(Z), i0_(i0), rows_(rows), d_(packed.dim()), filter_(filter), packed_(packed),
           threshold_(threshold), s_(s) {
-        filter.pack_queries(Z + i0 * d_, rows, s.A.data(), s.na_double.data());
-        for (std::size_t r = 0; r < rows; ++r) {
-            s.na[r] = static_cast<T>(s.na_double[r]);
-            s.margin[r] = expansion_margin(filter, d_, s.na_double[r], cut2);
-            s.expand[r] = s.margin[r] < std::numeric_limits<T>::infinity();
-        }
+        filter.pack_queries(Z + i0 * d_, rows, s.A.data(), s.na.data());
+        for (std::size_t r = 0; r < rows; ++r)
+            s.margin[r] = expansion_margin(filter, d_, s.na[r], cut2);
     }
 
     // Called before panel p's tiles: an even p computes the tiles of filter panel p / 2.
@@ -89,7 +85,7 @@ public:
         if (p % 2) return;
         for (std::size_t b = 0; b * MR < rows_; ++b) {
             bool any = false;
-            for (std::size_t r = b * MR; r < std::min(rows_, (b + 1) * MR); ++r) any |= s_.expand[r];
+            for (std::size_t r = b * MR; r < std::min(rows_, (b + 1) * MR); ++r) any |= expands(r);
             if (any)
                 tile_store(s_.A.data() + b * MR * d_, filter_.panel(p / 2), d_,
                            filter_.panel_norms(p / 2), s_.cache.data() + b * MR * NR, NR);
@@ -108,13 +104,13 @@ public:
         for (std::size_t r = 0; r < nr; ++r) {
             const std::size_t row = i - i0_ + r;
             T* o = out + r * W;
-            if (!s_.expand[row]) {
+            if (!expands(row)) {
                 distance_tile<T, B>(Z_ + (i + r) * d_, 1, d_, packed_.panel(p), d_, o);
                 continue;
             }
             const T* v = s_.cache.data() + row * NR + (p % 2) * W;
             const T* t = threshold_ + p * W;
-            const V na = splat<V>(s_.na[row]), margin = splat<V>(s_.margin[row]);
+            const V na = splat<V>(static_cast<T>(s_.na[row])), margin = splat<V>(s_.margin[row]);
             I unsure{};
             for (std::size_t j = 0; j < W; j += L) {
                 V e = load<V>(v + j) + na;
@@ -128,6 +124,10 @@ public:
     }
 
 private:
+    bool expands(std::size_t row) const {
+        return s_.margin[row] < std::numeric_limits<T>::infinity();
+    }
+
     template <class I>
     static EAP_ALWAYS_INLINE bool any_lane(I m) {
         if constexpr (sizeof(I) < 8) return m != 0;  // one lane (no vector extensions)

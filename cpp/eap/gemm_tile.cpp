@@ -93,16 +93,8 @@ const Kernels<T>& kernels() {
 #if defined(EAP_TILE_DISPATCH)
     static const Kernels<T> avx2_tiles{store_avx2<T>, filter_avx2<T>};
     static const Kernels<T> avx512_tiles{store_avx512<T>, filter_avx512<T>};
-    static const bool avx512_subsets = [] {
-        __builtin_cpu_init();
-        return __builtin_cpu_supports("avx512dq") && __builtin_cpu_supports("avx512vl") &&
-               __builtin_cpu_supports("avx512bw");
-    }();
-    switch (active_isa()) {
-        case Isa::avx512: return avx512_subsets ? avx512_tiles : avx2_tiles;
-        case Isa::avx2: return avx2_tiles;
-        default: return generic_tiles;
-    }
+    if (active_avx512_full()) return avx512_tiles;
+    return active_isa() == Isa::baseline ? generic_tiles : avx2_tiles;
 #else
     return generic_tiles;
 #endif

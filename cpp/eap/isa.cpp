@@ -38,6 +38,19 @@ std::atomic<Isa> active{kWidest};
 
 Isa active_isa() { return active.load(std::memory_order_relaxed); }
 
+bool active_avx512_full() {
+#if defined(EAP_X86_DISPATCH)
+    static const bool subsets = [] {
+        __builtin_cpu_init();
+        return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512vl") &&
+               __builtin_cpu_supports("avx512dq") && __builtin_cpu_supports("avx512bw");
+    }();
+    return active_isa() == Isa::avx512 && subsets;
+#else
+    return false;
+#endif
+}
+
 bool isa_supported(Isa isa) { return cpu_has(isa); }
 
 void force_isa(Isa isa) {

@@ -14,6 +14,9 @@ enum class Isa { baseline, avx2, avx512 };
 
 Isa active_isa();
 bool isa_supported(Isa isa);
+// Whether the active instruction set is AVX-512 and the CPU also has the VL, DQ and BW subsets
+// that the selection passes and GEMM tiles use (without them those kernels take AVX2's).
+bool active_avx512_full();
 // Forces isa for the whole process (throws std::invalid_argument if the CPU lacks it);
 // force_isa_auto() returns to the widest supported.
 void force_isa(Isa isa);

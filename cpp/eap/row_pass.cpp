@@ -178,18 +178,9 @@ struct Lanes<double> {
 }  // namespace avx512
 #pragma GCC pop_options
 
-bool has_avx512() {
-    static const bool yes = [] {
-        __builtin_cpu_init();
-        return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512vl") &&
-               __builtin_cpu_supports("avx512dq") && __builtin_cpu_supports("avx512bw");
-    }();
-    return yes;
-}
-
 // The vector passes of the active instruction set (forcing a narrower one reaches the
 // narrower passes); AVX-512 where the CPU also has the subsets its passes use, else AVX2.
-bool use_avx512() { return active_isa() == Isa::avx512 && has_avx512(); }
+bool use_avx512() { return active_avx512_full(); }
 bool use_avx2() { return active_isa() != Isa::baseline && !use_avx512(); }
 #endif
 
