@@ -1,6 +1,7 @@
 #include "eap/forest.hpp"
 
 #include <algorithm>
+#include <cmath>
 #include <limits>
 #include <stdexcept>
 #include <utility>
@@ -9,11 +10,22 @@
 
 namespace eap {
 
+namespace {
+
+// The largest float not above t (NaN stays NaN): the walk's threshold (see Node).
+float float_below(double t) {
+    const float f = static_cast<float>(t);
+    return static_cast<double>(f) > t ? std::nextafter(f, -std::numeric_limits<float>::infinity()) : f;
+}
+
+}  // namespace
+
 IsolationForestPaths::IsolationForestPaths(ForestNodes nodes, std::size_t n_features)
-    : leaf_value_(std::move(nodes.leaf_value)), n_features_(n_features) {
+    : threshold_(std::move(nodes.threshold)), leaf_value_(std::move(nodes.leaf_value)),
+      n_features_(n_features) {
     const std::vector<std::int64_t>&left = nodes.left, &right = nodes.right, &feature = nodes.feature;
     const std::size_t n = left.size();
-    if (right.size() != n || feature.size() != n || nodes.threshold.size() != n || leaf_value_.size() != n)
+    if (right.size() != n || feature.size() != n || threshold_.size() != n || leaf_value_.size() != n)
         throw std::invalid_argument("forest node arrays must have the same length");
     constexpr auto kMax = static_cast<std::size_t>(std::numeric_limits<std::int32_t>::max());
     if (n >= kMax || n_features_ >= kMax) throw std::invalid_argument("forest has too many nodes or features");
@@ -22,7 +34,7 @@ IsolationForestPaths::IsolationForestPaths(ForestNodes nodes, std::size_t n_feat
     for (std::size_t i = 0; i < n; ++i) {
         const auto self = static_cast<std::int32_t>(i);
         if (left[i] == -1) {
-            nodes_[i] = Node{nodes.threshold[i], 0, {self, self}};
+            nodes_[i] = Node{float_below(threshold_[i]), 0, {self, self}};
             continue;
         }
         const auto in = [&](std::int64_t c) { return c > self && c < static_cast<std::int64_t>(n); };
@@ -30,7 +42,7 @@ IsolationForestPaths::IsolationForestPaths(ForestNodes nodes, std::size_t n_feat
             throw std::invalid_argument("forest children must point forward inside the forest");
         if (feature[i] < 0 || static_cast<std::size_t>(feature[i]) >= n_features_)
             throw std::invalid_argument("forest feature index out of range");
-        nodes_[i] = Node{nodes.threshold[i], static_cast<std::int32_t>(feature[i]),
+        nodes_[i] = Node{float_below(threshold_[i]), static_cast<std::int32_t>(feature[i]),
                          {static_cast<std::int32_t>(left[i]), static_cast<std::int32_t>(right[i])}};
     }
     // Heights from the last node back: children come after their parent.
@@ -56,14 +68,13 @@ ForestNodes IsolationForestPaths::node_arrays() const {
     out.left.resize(n);
     out.right.resize(n);
     out.feature.resize(n);
-    out.threshold.resize(n);
+    out.threshold = threshold_;
     for (std::size_t i = 0; i < n; ++i) {
         const Node& node = nodes_[i];
         const bool leaf = node.child[0] == static_cast<std::int32_t>(i);
         out.left[i] = leaf ? -1 : node.child[0];
         out.right[i] = leaf ? -1 : node.child[1];
         out.feature[i] = node.feature;
-        out.threshold[i] = node.threshold;
     }
     return out;
 }
@@ -83,8 +94,7 @@ void IsolationForestPaths::depths_of_rows(const float* Z, std::size_t i0, std::s
             for (std::int32_t step = 0; step < depth_[t]; ++step)
                 for (std::size_t u = 0; u < g; ++u) {
                     const Node& node = nodes[at[u]];
-                    const bool right = !(static_cast<double>(z[u * n_features_ + node.feature]) <=
-                                         node.threshold);
+                    const bool right = !(z[u * n_features_ + node.feature] <= node.below);
                     at[u] = node.child[right];
                 }
             for (std::size_t u = 0; u < g; ++u) out[i + u] += leaf_value_[static_cast<std::size_t>(at[u])];

@@ -1,6 +1,6 @@
 // Isolation Forest path lengths from a fitted forest's node arrays (SPEC section 4.1 prior),
 // so candidate scoring never leaves the core. Matches scikit-learn's score_samples bit for bit:
-// float32 features compared with float64 thresholds, per-tree terms added in tree order.
+// float32 features decided against float64 thresholds (exactly, see Node), per-tree terms added in tree order.
 #pragma once
 
 #include <cstddef>
@@ -40,16 +40,19 @@ public:
 private:
     // Rows walked side by side (8 rows: 1.15 us per row for 100 trees, 16: 1.0, 32: 1.0, 4: 2.4).
     static constexpr std::size_t kGroup = 16;
-    // A node's fields lie together (24 bytes): a walk steps to child[!(z[feature] <= threshold)] (NaN goes
-    // right, as in scikit-learn), and a leaf's children are itself, so every walk of a tree can
-    // take the tree's full depth in steps without branches (a leaf's threshold is kept as
-    // given: it decides nothing).
+    // A node's fields lie together (16 bytes): a walk steps to child[!(z[feature] <= below)] (NaN
+    // goes right, as in scikit-learn), and a leaf's children are itself, so every walk of a tree
+    // can take the tree's full depth in steps without branches. below is the largest float not
+    // above the float64 threshold t: for a float z, z <= t exactly when z <= below, so the walk
+    // decides as scikit-learn does on nodes two thirds the size (the 100 forests of a bagged
+    // model, 750 rows: 12 % faster; one forest, 10^5 rows: within noise).
     struct Node {
-        double threshold;
+        float below;
         std::int32_t feature;
         std::int32_t child[2];
     };
     std::vector<Node> nodes_;
+    std::vector<double> threshold_;  // as given (a leaf's decides nothing), for node_arrays
     std::vector<std::int32_t> root_, depth_;  // per tree: root node and longest root-leaf path
     std::vector<double> leaf_value_;
     std::size_t n_features_;
