@@ -17,15 +17,36 @@ namespace eap {
 
 namespace {
 
-// Work items (round, first position) of up to `block` consecutive points of a round: every
-// round is split, so a single round (no bagging) still uses every thread.
-std::vector<std::pair<std::size_t, std::size_t>> round_items(const Rounds& rounds,
-                                                             std::size_t block) {
-    std::vector<std::pair<std::size_t, std::size_t>> items;
-    for (std::size_t r = 0; r < rounds.count; ++r)
-        for (std::size_t q = 0; q < rounds.size(r); q += block) items.emplace_back(r, q);
-    return items;
-}
+// Work items of `block` consecutive training points and a quarter of the rounds, each serving
+// those rounds' points in the block: the item's rows of the distance matrix are read from memory
+// once for a quarter of the rounds, where items of one round each would read a row once per
+// round holding it (100 rounds, n = 1000: 54 times); quarters keep 2 threads evenly loaded, and
+// one round is still split over every thread. Block b of the points lies among round r's points
+// (increasing) at [at[r][b], at[r][b + 1]).
+struct PointBlocks {
+    static constexpr std::size_t kGroups = 4;
+    std::size_t blocks, groups;
+    std::vector<std::vector<std::size_t>> at;
+
+    PointBlocks(const std::vector<std::vector<std::uint32_t>>& points, std::size_t n,
+                std::size_t block)
+        : blocks((n + block - 1) / block), groups(std::min(kGroups, points.size())),
+          at(points.size()) {
+        for (std::size_t r = 0; r < points.size(); ++r)
+            for (std::size_t b = 0; b <= blocks; ++b)
+                at[r].push_back(static_cast<std::size_t>(
+                    std::lower_bound(points[r].begin(), points[r].end(), std::min(n, b * block)) -
+                    points[r].begin()));
+    }
+    std::size_t items() const { return blocks * groups; }
+    // Calls f(r, first, end) for each round of the item holding points of its block.
+    template <class F>
+    void each(std::size_t item, F f) const {
+        const std::size_t b = item / groups, g = item % groups, R = at.size();
+        for (std::size_t r = g * R / groups; r < (g + 1) * R / groups; ++r)
+            if (at[r][b] < at[r][b + 1]) f(r, at[r][b], at[r][b + 1]);
+    }
+};
 
 // k-th smallest (1 <= k <= len - 1) of at(j) over j in [0, len), j != skip (< len): the value
 // knn_radii selects from the same distances. For k <= kSmallestMaxK, buf then holds the k smallest
@@ -227,26 +248,28 @@ void PairwiseDistances<T>::balls_and_kernels(const Rounds& rounds, const std::ui
         if (!(eta[r] > 0)) throw std::invalid_argument("eta must be positive");
     }
     constexpr std::size_t kBlock = 64;
-    const auto radius_items = round_items(rounds, kBlock);
+    const PointBlocks radius_items(members.points, n_, kBlock);
     parallel_for(
-        static_cast<std::ptrdiff_t>(radius_items.size()), n_threads,
+        static_cast<std::ptrdiff_t>(radius_items.items()), n_threads,
         [] { return std::pair<std::vector<T>, std::vector<T>>(); },
         [&](std::pair<std::vector<T>, std::vector<T>>& buf, std::ptrdiff_t item) {
-            const auto [r, q0] = radius_items[static_cast<std::size_t>(item)];
-            const auto& centres = members.centres[r];
-            for (std::size_t q = q0; q < std::min(rounds.size(r), q0 + kBlock); ++q) {
-                const std::int64_t c = members.centre_of[r][q];
-                double& out = radius[rounds.start(r) + q];
-                if (c < 0) {
-                    out = 0.0;
-                    continue;
+            radius_items.each(static_cast<std::size_t>(item), [&](std::size_t r, std::size_t q0,
+                                                                  std::size_t q1) {
+                const auto& centres = members.centres[r];
+                for (std::size_t q = q0; q < q1; ++q) {
+                    const std::int64_t c = members.centre_of[r][q];
+                    double& out = radius[rounds.start(r) + q];
+                    if (c < 0) {
+                        out = 0.0;
+                        continue;
+                    }
+                    const T* dt = row(members.points[r][q]);
+                    const T kth = kth_except([&](std::size_t j) { return dt[centres[j]]; },
+                                             centres.size(), static_cast<std::size_t>(c),
+                                             static_cast<std::size_t>(k[r]), buf.first, buf.second);
+                    out = std::sqrt(static_cast<double>(kth));
                 }
-                const T* dt = row(members.points[r][q]);
-                const T kth = kth_except([&](std::size_t j) { return dt[centres[j]]; },
-                                         centres.size(), static_cast<std::size_t>(c),
-                                         static_cast<std::size_t>(k[r]), buf.first, buf.second);
-                out = std::sqrt(static_cast<double>(kth));
-            }
+            });
         });
     std::vector<std::unique_ptr<PassLanes<T>>> lanes(R);
     std::vector<std::vector<std::uint32_t>> cols(R);
@@ -262,17 +285,18 @@ void PairwiseDistances<T>::balls_and_kernels(const Rounds& rounds, const std::ui
                  });
     using Source = GatheredDistances<T, MatrixAt<T>>;
     const auto rows = pass_rows_for_isa<T, Source>();
-    const auto pass_items = round_items(rounds, kPassItemRows);
+    const PointBlocks pass_items(members.points, n_, kPassItemRows);
     parallel_for(
-        static_cast<std::ptrdiff_t>(pass_items.size()), n_threads, &PassScratch<T>::make,
+        static_cast<std::ptrdiff_t>(pass_items.items()), n_threads, &PassScratch<T>::make,
         [&](PassScratch<T>& s, std::ptrdiff_t item) {
-            const auto [r, q0] = pass_items[static_cast<std::size_t>(item)];
-            const auto& points = members.points[r];
-            const Source src{MatrixAt<T>{d2_.get(), points.data(), n_}, cols[r].data(),
-                             points.size()};
-            const std::size_t at = rounds.start(r);
-            rows(*lanes[r], src, q0, std::min(points.size(), q0 + kPassItemRows), s, w_pos + at,
-                 w_neg + at, rarity + at);
+            pass_items.each(static_cast<std::size_t>(item), [&](std::size_t r, std::size_t q0,
+                                                                std::size_t q1) {
+                const auto& points = members.points[r];
+                const Source src{MatrixAt<T>{d2_.get(), points.data(), n_}, cols[r].data(),
+                                 points.size()};
+                const std::size_t at = rounds.start(r);
+                rows(*lanes[r], src, q0, q1, s, w_pos + at, w_neg + at, rarity + at);
+            });
         });
 }
 
