@@ -21,6 +21,8 @@ from eap_anomaly.posterior import density, inverse_rarity, posterior_mean
 from eap_anomaly.ssdo import fit_detector
 from eap_anomaly.training_pass import TrainingPass
 
+from reference import ref_knn_radii
+
 FIELDS = ("quality", "p_anomaly", "density", "rarity", "k", "threshold")
 
 
@@ -187,6 +189,32 @@ def test_shared_covers_equal_cover_ranks_per_round(dtype: Any, centres: str, ssd
             expected = _core.cover_ranks(X[centre_rows], X[anomalies], position[anomalies], 1)
             assert (expected <= ssdo_k).any() and (expected > ssdo_k + 1).any()
             assert_array_equal(cover[r], expected, err_msg=f"round {r}, {threads} threads")
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("ssdo_k", [1, 5, 40])
+def test_shared_bandwidth_distances_equal_each_rounds_own(dtype: Any, ssdo_k: int) -> None:
+    """The SSDO bandwidth's delta of every round point (its min(k, n_r - 1)-th nearest other
+    point of the round) against the exact reference, for rounds whose k nearest lie among each
+    point's 64 nearest of all points (one selection per point) and small rounds where they do
+    not (each round's own selection); on a coarse grid, so distances tie often, with copies."""
+    rng = np.random.default_rng(ssdo_k)
+    n = 300
+    X = np.round(rng.normal(size=(n, 2)) * 2) / 2
+    X[:10] = X[10:20]
+    X = X.astype(dtype)
+    bags = [np.arange(n), np.sort(rng.choice(n, 150, replace=False)),
+            np.sort(rng.choice(n, 12, replace=False)), np.array([3, 13])]
+    offsets = np.cumsum([0] + [b.size for b in bags]).astype(np.int64)
+    flat = np.concatenate(bags).astype(np.int64)
+    pairwise = (_core.PairwiseDistancesF32 if dtype == np.float32 else _core.PairwiseDistancesF64)(X, 1)
+    for threads in (1, 2):
+        delta, _ = pairwise.neighbours(offsets, flat, np.ones(flat.size, np.uint8), ssdo_k,
+                                       np.empty(0, np.int64), threads)
+        for r, rows in enumerate(bags):
+            expected = ref_knn_radii(X[rows], min(ssdo_k, rows.size - 1), exact=True)
+            assert_array_equal(delta[offsets[r]:offsets[r + 1]], expected,
+                               err_msg=f"round {r}, {threads} threads")
 
 
 def test_thread_count_does_not_change_bagged_results() -> None:

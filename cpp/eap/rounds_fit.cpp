@@ -80,21 +80,61 @@ inline void bucket_counts(const std::uint32_t* bucket, const std::vector<std::ui
     counts.resize(n_buckets);
 }
 
-// Each round's points, its centres, and each point's index among the centres (-1: none).
+// Each round's points (also as bits over the n points), its centres, and each point's index
+// among the centres (-1: none).
 struct RoundMembers {
     std::vector<std::vector<std::uint32_t>> points, centres;
+    std::vector<std::vector<std::uint64_t>> bits;
     std::vector<std::vector<std::int64_t>> centre_of;
 
-    RoundMembers(const Rounds& rounds, const std::uint8_t* is_centre)
-        : points(rounds.count), centres(rounds.count), centre_of(rounds.count) {
+    RoundMembers(const Rounds& rounds, const std::uint8_t* is_centre, std::size_t n)
+        : points(rounds.count), centres(rounds.count), bits(rounds.count), centre_of(rounds.count) {
         for (std::size_t r = 0; r < rounds.count; ++r) {
             points[r] = rounds.indices(r);
             centres[r] = rounds.indices(r, is_centre);
+            bits[r].assign((n + 63) / 64, 0);
+            for (const std::uint32_t t : points[r]) bits[r][t / 64] |= std::uint64_t{1} << (t % 64);
             std::int64_t c = 0;
             for (std::size_t q = 0; q < rounds.size(r); ++q)
                 centre_of[r].push_back(is_centre[rounds.start(r) + q] ? c++ : -1);
         }
     }
+};
+
+// The nearest other points of one training point p, a prefix of its row in increasing order:
+// every j != p whose distance is at most the K-th smallest (ties at it included), sorted. A
+// round's k nearest points (p excepted) are then its first k members here, when it has k here:
+// one selection per point serves its rounds, where each round's own selection reads all the
+// round's points (100 rounds, n = 1000: 54 rounds per point).
+template <class T>
+class NearestPrefix {
+public:
+    static constexpr std::size_t kSize = 64;
+
+    void build(const T* row, std::size_t n, std::size_t p, std::vector<T>& buf, std::vector<T>& tmp) {
+        const T kth = kth_except([row](std::size_t j) { return row[j]; }, n, p,
+                                 std::min(kSize, n - 1), buf, tmp);
+        list_.clear();
+        for (std::size_t j = 0; j < n; ++j)
+            if (j != p && row[j] <= kth) list_.emplace_back(row[j], static_cast<std::uint32_t>(j));
+        std::sort(list_.begin(), list_.end());
+    }
+
+    // out = the k smallest values of the members (bits over the n points), increasing; false
+    // when fewer than k members are in the prefix.
+    bool smallest(const std::vector<std::uint64_t>& bits, std::size_t k, std::vector<T>& out) const {
+        out.resize(k);
+        std::size_t found = 0;
+        for (const auto& [value, j] : list_)
+            if ((bits[j / 64] >> (j % 64)) & 1) {
+                out[found++] = value;
+                if (found == k) return true;
+            }
+        return false;
+    }
+
+private:
+    std::vector<std::pair<T, std::uint32_t>> list_;
 };
 
 // Squared distance of round point i (its index among the round's points) to training point c.
@@ -150,7 +190,7 @@ void PairwiseDistances<T>::neighbours(const Rounds& rounds, const std::uint8_t* 
                                       std::size_t m, int n_threads, double* delta,
                                       std::int64_t* cover) const {
     const std::size_t R = rounds.count;
-    const RoundMembers members(rounds, is_centre);
+    const RoundMembers members(rounds, is_centre, n_);
     // Per round, each anomaly's index among the round's centres (-1: none), and "no cover".
     std::vector<std::int64_t> anomaly_index(R * m, -1), none(R);
     std::vector<std::int64_t> centre_index(n_, -1);
@@ -178,6 +218,7 @@ void PairwiseDistances<T>::neighbours(const Rounds& rounds, const std::uint8_t* 
     // sort and one bucket pass serve all those rounds.
     struct Scratch {
         std::vector<T> buf, tmp, to_anomaly;
+        NearestPrefix<T> nearest;
         CoverBuckets<T> buckets;
         std::vector<std::uint32_t> bucket_of;
         std::vector<std::int64_t> counts, best;
@@ -203,11 +244,16 @@ void PairwiseDistances<T>::neighbours(const Rounds& rounds, const std::uint8_t* 
             for (std::size_t a = 0; a < m; ++a)
                 s.to_anomaly[a] = dt[static_cast<std::size_t>(anomalies[a])];
             s.counted.clear();
+            s.nearest.build(dt, n_, p, s.buf, s.tmp);
             for (const auto& [r, q] : in_rounds[p]) {
                 const auto& points = members.points[r];
                 const std::size_t n_r = points.size(), k_r = std::min(k, n_r - 1);
-                const T kth = kth_except([&](std::size_t j) { return dt[points[j]]; }, n_r, q, k_r,
-                                         s.buf, s.tmp);
+                // Either way, buf holds the k_r smallest in increasing order for k_r up to
+                // kSmallestMaxK (kth_except's contract).
+                const T kth = s.nearest.smallest(members.bits[r], k_r, s.buf)
+                                  ? s.buf[k_r - 1]
+                                  : kth_except([&](std::size_t j) { return dt[points[j]]; }, n_r, q,
+                                               k_r, s.buf, s.tmp);
                 delta[rounds.start(r) + q] = std::sqrt(static_cast<double>(kth));
                 const std::int64_t c = members.centre_of[r][q];
                 if (m == 0 || c < 0) continue;
@@ -241,7 +287,7 @@ void PairwiseDistances<T>::balls_and_kernels(const Rounds& rounds, const std::ui
                                              double tau, int n_threads, double* radius,
                                              double* w_pos, double* w_neg, double* rarity) const {
     const std::size_t R = rounds.count;
-    const RoundMembers members(rounds, is_centre);
+    const RoundMembers members(rounds, is_centre, n_);
     for (std::size_t r = 0; r < R; ++r) {
         const auto n_c = static_cast<std::int64_t>(members.centres[r].size());
         if (k[r] < 1 || k[r] > n_c - 1) throw std::invalid_argument("k must be in [1, n_centres - 1]");
