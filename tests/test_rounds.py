@@ -217,6 +217,39 @@ def test_shared_bandwidth_distances_equal_each_rounds_own(dtype: Any, ssdo_k: in
                                err_msg=f"round {r}, {threads} threads")
 
 
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("centres", ["all", "normals"])
+def test_shared_radii_equal_each_rounds_own(dtype: Any, centres: str) -> None:
+    """Every round's ball radii (k-th nearest other centre of the round) against the exact
+    reference, with k met from each point's near end of its row (small k), its far end (k near
+    the number of centres), or neither (k in the middle: the round's own selection); on a
+    coarse grid, so distances tie often, with copies."""
+    rng = np.random.default_rng(7)
+    n = 300
+    X = np.round(rng.normal(size=(n, 2)) * 2) / 2
+    X[:10] = X[10:20]
+    X = X.astype(dtype)
+    y = np.zeros(n, np.uint8)
+    y[rng.choice(n, 30, replace=False)] = 1
+    bags = [np.arange(n), np.sort(rng.choice(n, 150, replace=False)), np.sort(rng.choice(n, 150, replace=False)),
+            np.sort(rng.choice(n, 40, replace=False))]
+    offsets = np.cumsum([0] + [b.size for b in bags]).astype(np.int64)
+    flat = np.concatenate(bags).astype(np.int64)
+    is_centre = np.ones(flat.size, bool) if centres == "all" else y[flat] == 0
+    n_centres = [int(is_centre[a:b].sum()) for a, b in zip(offsets[:-1], offsets[1:])]
+    ks = np.array([3, n_centres[1] - 2, n_centres[2] // 2, n_centres[3] - 1], dtype=np.int64)
+    pairwise = (_core.PairwiseDistancesF32 if dtype == np.float32 else _core.PairwiseDistancesF64)(X, 1)
+    for threads in (1, 2):
+        radius = pairwise.balls_and_kernels(offsets, flat, is_centre.astype(np.uint8), ks, y,
+                                            np.ones(len(bags)), 1e-6, threads)[0]
+        for r, rows in enumerate(bags):
+            mine = is_centre[offsets[r]:offsets[r + 1]]
+            expected = np.zeros(rows.size)
+            expected[mine] = ref_knn_radii(X[rows[mine]], int(ks[r]), exact=True)
+            assert_array_equal(radius[offsets[r]:offsets[r + 1]], expected,
+                               err_msg=f"round {r}, {threads} threads")
+
+
 def test_thread_count_does_not_change_bagged_results() -> None:
     X, y, Z = make_data(5, 400, 6, 500, np.float32)
     results = [EAPScorer.authors_code(n_bags=8, random_state=2, n_jobs=n_jobs).fit(X, y)

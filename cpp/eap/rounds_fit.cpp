@@ -80,49 +80,62 @@ inline void bucket_counts(const std::uint32_t* bucket, const std::vector<std::ui
     counts.resize(n_buckets);
 }
 
-// Each round's points (also as bits over the n points), its centres, and each point's index
+// Each round's points and its centres (also as bits over the n points), and each point's index
 // among the centres (-1: none).
 struct RoundMembers {
     std::vector<std::vector<std::uint32_t>> points, centres;
-    std::vector<std::vector<std::uint64_t>> bits;
+    std::vector<std::vector<std::uint64_t>> point_bits, centre_bits;
     std::vector<std::vector<std::int64_t>> centre_of;
 
     RoundMembers(const Rounds& rounds, const std::uint8_t* is_centre, std::size_t n)
-        : points(rounds.count), centres(rounds.count), bits(rounds.count), centre_of(rounds.count) {
+        : points(rounds.count), centres(rounds.count), centre_of(rounds.count) {
         for (std::size_t r = 0; r < rounds.count; ++r) {
             points[r] = rounds.indices(r);
             centres[r] = rounds.indices(r, is_centre);
-            bits[r].assign((n + 63) / 64, 0);
-            for (const std::uint32_t t : points[r]) bits[r][t / 64] |= std::uint64_t{1} << (t % 64);
+            point_bits.push_back(bits_of(points[r], n));
+            centre_bits.push_back(bits_of(centres[r], n));
             std::int64_t c = 0;
             for (std::size_t q = 0; q < rounds.size(r); ++q)
                 centre_of[r].push_back(is_centre[rounds.start(r) + q] ? c++ : -1);
         }
     }
+
+    static std::vector<std::uint64_t> bits_of(const std::vector<std::uint32_t>& set, std::size_t n) {
+        std::vector<std::uint64_t> bits((n + 63) / 64, 0);
+        for (const std::uint32_t t : set) bits[t / 64] |= std::uint64_t{1} << (t % 64);
+        return bits;
+    }
 };
 
-// The nearest other points of one training point p, a prefix of its row in increasing order:
-// every j != p whose distance is at most the K-th smallest (ties at it included), sorted. A
-// round's k nearest points (p excepted) are then its first k members here, when it has k here:
-// one selection per point serves its rounds, where each round's own selection reads all the
-// round's points (100 rounds, n = 1000: 54 rounds per point).
+// One end of a training point p's row of distances, in order: every j != p whose distance is at
+// most the K-th smallest (the near end, increasing; ties at it included), or at least the K-th
+// largest (the far end, decreasing). The k-th nearest of a set of points (p excepted) is then
+// the k-th member met from the near end, or the (size - k + 1)-th from the far end, when that
+// many are there: one selection per point serves all its rounds, where each round's own
+// selection reads all the round's points (100 rounds, n = 1000: 54 rounds per point).
 template <class T>
-class NearestPrefix {
+class RowEnd {
 public:
     static constexpr std::size_t kSize = 64;
 
-    void build(const T* row, std::size_t n, std::size_t p, std::vector<T>& buf, std::vector<T>& tmp) {
-        const T kth = kth_except([row](std::size_t j) { return row[j]; }, n, p,
-                                 std::min(kSize, n - 1), buf, tmp);
+    void build(const T* row, std::size_t n, std::size_t p, bool far, std::size_t size,
+               std::vector<T>& buf, std::vector<T>& tmp) {
+        const std::size_t K = std::min(size, n - 1);
+        const T edge = kth_except([row](std::size_t j) { return row[j]; }, n, p,
+                                  far ? n - K : K, buf, tmp);
         list_.clear();
         for (std::size_t j = 0; j < n; ++j)
-            if (j != p && row[j] <= kth) list_.emplace_back(row[j], static_cast<std::uint32_t>(j));
-        std::sort(list_.begin(), list_.end());
+            if (j != p && (far ? row[j] >= edge : row[j] <= edge))
+                list_.emplace_back(row[j], static_cast<std::uint32_t>(j));
+        if (far)
+            std::sort(list_.begin(), list_.end(), [](const auto& a, const auto& b) { return a > b; });
+        else
+            std::sort(list_.begin(), list_.end());
     }
 
-    // out = the k smallest values of the members (bits over the n points), increasing; false
-    // when fewer than k members are in the prefix.
-    bool smallest(const std::vector<std::uint64_t>& bits, std::size_t k, std::vector<T>& out) const {
+    // out = the values of the first k members (bits over the n points) from this end, in its
+    // order; false when fewer than k members are here.
+    bool first_members(const std::vector<std::uint64_t>& bits, std::size_t k, std::vector<T>& out) const {
         out.resize(k);
         std::size_t found = 0;
         for (const auto& [value, j] : list_)
@@ -218,7 +231,7 @@ void PairwiseDistances<T>::neighbours(const Rounds& rounds, const std::uint8_t* 
     // sort and one bucket pass serve all those rounds.
     struct Scratch {
         std::vector<T> buf, tmp, to_anomaly;
-        NearestPrefix<T> nearest;
+        RowEnd<T> nearest;
         CoverBuckets<T> buckets;
         std::vector<std::uint32_t> bucket_of;
         std::vector<std::int64_t> counts, best;
@@ -244,13 +257,13 @@ void PairwiseDistances<T>::neighbours(const Rounds& rounds, const std::uint8_t* 
             for (std::size_t a = 0; a < m; ++a)
                 s.to_anomaly[a] = dt[static_cast<std::size_t>(anomalies[a])];
             s.counted.clear();
-            s.nearest.build(dt, n_, p, s.buf, s.tmp);
+            s.nearest.build(dt, n_, p, false, RowEnd<T>::kSize, s.buf, s.tmp);
             for (const auto& [r, q] : in_rounds[p]) {
                 const auto& points = members.points[r];
                 const std::size_t n_r = points.size(), k_r = std::min(k, n_r - 1);
                 // Either way, buf holds the k_r smallest in increasing order for k_r up to
                 // kSmallestMaxK (kth_except's contract).
-                const T kth = s.nearest.smallest(members.bits[r], k_r, s.buf)
+                const T kth = s.nearest.first_members(members.point_bits[r], k_r, s.buf)
                                   ? s.buf[k_r - 1]
                                   : kth_except([&](std::size_t j) { return dt[points[j]]; }, n_r, q,
                                                k_r, s.buf, s.tmp);
@@ -293,6 +306,18 @@ void PairwiseDistances<T>::balls_and_kernels(const Rounds& rounds, const std::ui
         if (k[r] < 1 || k[r] > n_c - 1) throw std::invalid_argument("k must be in [1, n_centres - 1]");
         if (!(eta[r] > 0)) throw std::invalid_argument("eta must be positive");
     }
+    // With several rounds, each centre's two ends of its row (RowEnd) serve the radius of every
+    // round holding it; a round k_r-th nearest is met from the nearer end.
+    constexpr std::size_t kEnd = 2 * RowEnd<T>::kSize;
+    std::vector<RowEnd<T>> near(R > 1 ? n_ : 0), far(R > 1 ? n_ : 0);
+    parallel_for(
+        static_cast<std::ptrdiff_t>(near.size()), n_threads,
+        [] { return std::pair<std::vector<T>, std::vector<T>>(); },
+        [&](std::pair<std::vector<T>, std::vector<T>>& buf, std::ptrdiff_t item) {
+            const auto p = static_cast<std::size_t>(item);
+            near[p].build(row(p), n_, p, false, kEnd, buf.first, buf.second);
+            far[p].build(row(p), n_, p, true, kEnd, buf.first, buf.second);
+        });
     constexpr std::size_t kBlock = 64;
     const PointBlocks radius_items(members.points, n_, kBlock);
     parallel_for(
@@ -309,10 +334,19 @@ void PairwiseDistances<T>::balls_and_kernels(const Rounds& rounds, const std::ui
                         out = 0.0;
                         continue;
                     }
-                    const T* dt = row(members.points[r][q]);
-                    const T kth = kth_except([&](std::size_t j) { return dt[centres[j]]; },
-                                             centres.size(), static_cast<std::size_t>(c),
-                                             static_cast<std::size_t>(k[r]), buf.first, buf.second);
+                    const std::uint32_t p = members.points[r][q];
+                    const T* dt = row(p);
+                    // The k-th of the other centres from the near end, or (others - k + 1)-th
+                    // from the far end, whichever is fewer steps.
+                    const auto kr = static_cast<std::size_t>(k[r]), from_far = centres.size() - kr;
+                    const bool by_far = from_far < kr, by_end =
+                        !near.empty() && (by_far ? far[p] : near[p])
+                                             .first_members(members.centre_bits[r],
+                                                            by_far ? from_far : kr, buf.first);
+                    const T kth = by_end ? buf.first.back()
+                                         : kth_except([&](std::size_t j) { return dt[centres[j]]; },
+                                                      centres.size(), static_cast<std::size_t>(c),
+                                                      kr, buf.first, buf.second);
                     out = std::sqrt(static_cast<double>(kth));
                 }
             });
