@@ -203,8 +203,9 @@ def test_shared_bandwidth_distances_equal_each_rounds_own(dtype: Any, ssdo_k: in
     X = np.round(rng.normal(size=(n, 2)) * 2) / 2
     X[:10] = X[10:20]
     X = X.astype(dtype)
-    bags = [np.arange(n), np.sort(rng.choice(n, 150, replace=False)),
-            np.sort(rng.choice(n, 12, replace=False)), np.array([3, 13])]
+    # a point's prefix is built once 4 of its rounds walk it: the 5 large rounds
+    bags = [np.arange(n)] + [np.sort(rng.choice(n, size, replace=False)) for size in (280, 270, 260, 250, 150, 12)]
+    bags.append(np.array([3, 13]))
     offsets = np.cumsum([0] + [b.size for b in bags]).astype(np.int64)
     flat = np.concatenate(bags).astype(np.int64)
     pairwise = (_core.PairwiseDistancesF32 if dtype == np.float32 else _core.PairwiseDistancesF64)(X, 1)
@@ -231,13 +232,16 @@ def test_shared_radii_equal_each_rounds_own(dtype: Any, centres: str) -> None:
     X = X.astype(dtype)
     y = np.zeros(n, np.uint8)
     y[rng.choice(n, 30, replace=False)] = 1
-    bags = [np.arange(n), np.sort(rng.choice(n, 150, replace=False)), np.sort(rng.choice(n, 150, replace=False)),
-            np.sort(rng.choice(n, 40, replace=False))]
+    # an end of a centre's row is built once 4 of its rounds walk it: 5 rounds each way
+    bags = [np.arange(n)] + [np.sort(rng.choice(n, 250, replace=False)) for _ in range(9)]
+    bags += [np.sort(rng.choice(n, 150, replace=False)), np.sort(rng.choice(n, 40, replace=False))]
     offsets = np.cumsum([0] + [b.size for b in bags]).astype(np.int64)
     flat = np.concatenate(bags).astype(np.int64)
     is_centre = np.ones(flat.size, bool) if centres == "all" else y[flat] == 0
     n_centres = [int(is_centre[a:b].sum()) for a, b in zip(offsets[:-1], offsets[1:])]
-    ks = np.array([3, n_centres[1] - 2, n_centres[2] // 2, n_centres[3] - 1], dtype=np.int64)
+    near, far = [1, 3, 5, 9, 2], [2, 3, 6, 12, 4]  # k from the near end; k = n_centres - these
+    ks = np.array(near + [n_centres[r] - far[r - 5] for r in range(5, 10)]
+                  + [n_centres[10] // 2, n_centres[11] - 1], dtype=np.int64)
     pairwise = (_core.PairwiseDistancesF32 if dtype == np.float32 else _core.PairwiseDistancesF64)(X, 1)
     for threads in (1, 2):
         radius = pairwise.balls_and_kernels(offsets, flat, is_centre.astype(np.uint8), ks, y,

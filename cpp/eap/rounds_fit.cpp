@@ -117,6 +117,20 @@ template <class T>
 class RowEnd {
 public:
     static constexpr std::size_t kSize = 64;
+    // A point's end is built when at least this many of its rounds walk it: one build costs
+    // about what a few rounds' own selections do.
+    static constexpr std::size_t kMinRounds = 4;
+
+    // Whether a walk for `need` of a set of `members` of the n - 1 other points likely ends
+    // inside an end of `size` points (expected size * members / (n - 1), less two standard
+    // deviations): a walk that falls short reads the whole end before the round's own selection.
+    static bool serves(std::size_t need, std::size_t members, std::size_t size, std::size_t others) {
+        const double mean = static_cast<double>(std::min(size, others)) * static_cast<double>(members) /
+                            static_cast<double>(others);
+        return static_cast<double>(need) <= mean - 2.0 * std::sqrt(mean);
+    }
+
+    void clear() { list_.clear(); }
 
     void build(const T* row, std::size_t n, std::size_t p, bool far, std::size_t size,
                std::vector<T>& buf, std::vector<T>& tmp) {
@@ -134,7 +148,7 @@ public:
     }
 
     // out = the values of the first k members (bits over the n points) from this end, in its
-    // order; false when fewer than k members are here.
+    // order; false when fewer than k members are here (or the end is not built).
     bool first_members(const std::vector<std::uint64_t>& bits, std::size_t k, std::vector<T>& out) const {
         out.resize(k);
         std::size_t found = 0;
@@ -229,6 +243,12 @@ void PairwiseDistances<T>::neighbours(const Rounds& rounds, const std::uint8_t* 
     // leaves the k nearest other centres sorted, and they settle most anomalies (settle_nearest
     // in khat.hpp). The anomalies left in any of the point's rounds are counted together: one
     // sort and one bucket pass serve all those rounds.
+    // Rounds whose bandwidth's k nearest are met in each point's near end (RowEnd).
+    std::vector<std::uint8_t> by_prefix(R);
+    for (std::size_t r = 0; r < R; ++r) {
+        const std::size_t n_r = members.points[r].size();
+        by_prefix[r] = RowEnd<T>::serves(std::min(k, n_r - 1), n_r - 1, RowEnd<T>::kSize, n_ - 1);
+    }
     struct Scratch {
         std::vector<T> buf, tmp, to_anomaly;
         RowEnd<T> nearest;
@@ -257,13 +277,18 @@ void PairwiseDistances<T>::neighbours(const Rounds& rounds, const std::uint8_t* 
             for (std::size_t a = 0; a < m; ++a)
                 s.to_anomaly[a] = dt[static_cast<std::size_t>(anomalies[a])];
             s.counted.clear();
-            s.nearest.build(dt, n_, p, false, RowEnd<T>::kSize, s.buf, s.tmp);
+            std::size_t walks = 0;
+            for (const auto& rq : in_rounds[p]) walks += by_prefix[rq.first];
+            if (walks >= RowEnd<T>::kMinRounds)
+                s.nearest.build(dt, n_, p, false, RowEnd<T>::kSize, s.buf, s.tmp);
+            else
+                s.nearest.clear();
             for (const auto& [r, q] : in_rounds[p]) {
                 const auto& points = members.points[r];
                 const std::size_t n_r = points.size(), k_r = std::min(k, n_r - 1);
                 // Either way, buf holds the k_r smallest in increasing order for k_r up to
                 // kSmallestMaxK (kth_except's contract).
-                const T kth = s.nearest.first_members(members.point_bits[r], k_r, s.buf)
+                const T kth = by_prefix[r] && s.nearest.first_members(members.point_bits[r], k_r, s.buf)
                                   ? s.buf[k_r - 1]
                                   : kth_except([&](std::size_t j) { return dt[points[j]]; }, n_r, q,
                                                k_r, s.buf, s.tmp);
@@ -306,17 +331,31 @@ void PairwiseDistances<T>::balls_and_kernels(const Rounds& rounds, const std::ui
         if (k[r] < 1 || k[r] > n_c - 1) throw std::invalid_argument("k must be in [1, n_centres - 1]");
         if (!(eta[r] > 0)) throw std::invalid_argument("eta must be positive");
     }
-    // With several rounds, each centre's two ends of its row (RowEnd) serve the radius of every
-    // round holding it; a round k_r-th nearest is met from the nearer end.
+    // A round's k-th nearest other centre is met from the nearer end of each centre's row
+    // (RowEnd), when that end likely holds enough of its centres; each end is built for the
+    // centres that enough rounds walk.
     constexpr std::size_t kEnd = 2 * RowEnd<T>::kSize;
-    std::vector<RowEnd<T>> near(R > 1 ? n_ : 0), far(R > 1 ? n_ : 0);
+    enum End : std::uint8_t { kNone, kNear, kFar };
+    std::vector<std::uint8_t> end_of(R, kNone);
+    std::vector<std::uint32_t> walks_near(n_, 0), walks_far(n_, 0);
+    for (std::size_t r = 0; r < R; ++r) {
+        const std::size_t others = members.centres[r].size() - 1, kr = static_cast<std::size_t>(k[r]);
+        const std::size_t from_far = others - kr + 1;
+        const bool far = from_far < kr;
+        if (!RowEnd<T>::serves(far ? from_far : kr, others, kEnd, n_ - 1)) continue;
+        end_of[r] = far ? kFar : kNear;
+        for (const std::uint32_t t : members.centres[r]) ++(far ? walks_far : walks_near)[t];
+    }
+    std::vector<RowEnd<T>> near(n_), far(n_);
     parallel_for(
-        static_cast<std::ptrdiff_t>(near.size()), n_threads,
+        static_cast<std::ptrdiff_t>(n_), n_threads,
         [] { return std::pair<std::vector<T>, std::vector<T>>(); },
         [&](std::pair<std::vector<T>, std::vector<T>>& buf, std::ptrdiff_t item) {
             const auto p = static_cast<std::size_t>(item);
-            near[p].build(row(p), n_, p, false, kEnd, buf.first, buf.second);
-            far[p].build(row(p), n_, p, true, kEnd, buf.first, buf.second);
+            if (walks_near[p] >= RowEnd<T>::kMinRounds)
+                near[p].build(row(p), n_, p, false, kEnd, buf.first, buf.second);
+            if (walks_far[p] >= RowEnd<T>::kMinRounds)
+                far[p].build(row(p), n_, p, true, kEnd, buf.first, buf.second);
         });
     constexpr std::size_t kBlock = 64;
     const PointBlocks radius_items(members.points, n_, kBlock);
@@ -336,13 +375,14 @@ void PairwiseDistances<T>::balls_and_kernels(const Rounds& rounds, const std::ui
                     }
                     const std::uint32_t p = members.points[r][q];
                     const T* dt = row(p);
-                    // The k-th of the other centres from the near end, or (others - k + 1)-th
-                    // from the far end, whichever is fewer steps.
+                    // The k-th of the other centres from the near end, or the (others - k +
+                    // 1)-th from the far end.
                     const auto kr = static_cast<std::size_t>(k[r]), from_far = centres.size() - kr;
-                    const bool by_far = from_far < kr, by_end =
-                        !near.empty() && (by_far ? far[p] : near[p])
-                                             .first_members(members.centre_bits[r],
-                                                            by_far ? from_far : kr, buf.first);
+                    const bool by_end =
+                        end_of[r] != kNone &&
+                        (end_of[r] == kFar ? far[p] : near[p])
+                            .first_members(members.centre_bits[r], end_of[r] == kFar ? from_far : kr,
+                                           buf.first);
                     const T kth = by_end ? buf.first.back()
                                          : kth_except([&](std::size_t j) { return dt[centres[j]]; },
                                                       centres.size(), static_cast<std::size_t>(c),
