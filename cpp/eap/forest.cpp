@@ -116,7 +116,16 @@ void IsolationForestPaths::depths(const float* Z, std::size_t l, int n_threads, 
 
 void depths_of_forests(const std::vector<const IsolationForestPaths*>& forests, const float* Z,
                        std::size_t l, int n_threads, double* out) {
-    const std::size_t per_item = IsolationForestPaths::rows_per_item(l, n_threads);
+    // With forests enough to keep every thread busy, items of up to kForestRows rows: a forest's
+    // nodes are read from memory once per item, and a bagged model's forests pass the caches
+    // (100 forests, 750 rows: 96-row items read each forest 8 times, and 2 threads ran 1.7x as
+    // fast as one).
+    constexpr std::size_t kForestRows = 2048;
+    const std::size_t threads = static_cast<std::size_t>(resolve_threads(n_threads));
+    const std::size_t per_item = forests.size() >= 4 * threads
+                                     ? std::max(IsolationForestPaths::rows_per_item(l, n_threads),
+                                                std::min(l, kForestRows))
+                                     : IsolationForestPaths::rows_per_item(l, n_threads);
     const std::size_t blocks = (l + per_item - 1) / per_item;
     parallel_for(static_cast<std::ptrdiff_t>(forests.size() * blocks), n_threads, [] { return 0; },
                  [&](int&, std::ptrdiff_t item) {
