@@ -189,7 +189,7 @@ template <class T>
 std::unique_ptr<eap::RoundsPass<T>> make_rounds_pass(
     const Array<T>& X, const Array<std::uint8_t>& is_anomaly, const Array<std::int64_t>& offsets,
     const Array<std::int64_t>& rows, const Array<double>& radius, double tau,
-    const Array<double>& eta) {
+    const Array<double>& eta, int n_threads) {
     const std::size_t n = rows_of(X, "X", 0), d = static_cast<std::size_t>(X.shape(1));
     const eap::Rounds rounds = rounds_of(offsets, rows, n);
     if (radius.ndim() != 1 || radius.shape(0) != rows.shape(0))
@@ -200,7 +200,7 @@ std::unique_ptr<eap::RoundsPass<T>> make_rounds_pass(
     const std::uint8_t* a = one_per(is_anomaly, "is_anomaly", n);
     const double *r = radius.data(), *e = eta.data();
     py::gil_scoped_release release;
-    return std::make_unique<eap::RoundsPass<T>>(x, n, d, a, rounds, r, tau, e);
+    return std::make_unique<eap::RoundsPass<T>>(x, n, d, a, rounds, r, tau, e, n_threads);
 }
 
 template <class T>
@@ -283,7 +283,7 @@ void bind_rounds(py::module_& m, const char* pass_name, const char* pairwise_nam
         .def(py::init(&make_rounds_pass<T>), py::arg("X").noconvert(),
              py::arg("is_anomaly").noconvert(), py::arg("offsets").noconvert(),
              py::arg("rows").noconvert(), py::arg("radius").noconvert(), py::arg("tau"),
-             py::arg("eta").noconvert())
+             py::arg("eta").noconvert(), py::arg("n_threads"))
         .def("score", &score_rounds_pass<T>, py::arg("Z").noconvert(), py::arg("n_threads"),
              "Returns (w_pos, w_neg, rarity), float64 arrays (rounds, rows of Z).");
     py::class_<eap::PairwiseDistances<T>>(m, pairwise_name,

@@ -280,7 +280,7 @@ def test_rounds_pass_holds_each_round_in_order(d: int) -> None:
     radius = [np.linspace(0.5, 2.0, r.size) for r in rows]
     eta = [0.7, 1.3, 0.2] if d == 3 else [12.0, 14.0, 20.0]
     pass_ = _core.RoundsPassF32(X, (y == 1).astype(np.uint8), np.array([0, 75, 225, 229]),
-                                np.concatenate(rows), np.concatenate(radius), 1e-5, np.array(eta))
+                                np.concatenate(rows), np.concatenate(radius), 1e-5, np.array(eta), 2)
     got = pass_.score(Z, 2)
     for i, (r, rad, e) in enumerate(zip(rows, radius, eta)):
         single_pass = _core.TrainingPassF32(X[r], (y[r] == 1).astype(np.uint8), rad, 1e-5, e)
@@ -298,9 +298,9 @@ def test_core_rejects_bad_rounds() -> None:
     X = np.zeros((10, 2))
     flags = np.zeros(10, np.uint8)
     with pytest.raises(ValueError, match="increasing"):
-        _core.RoundsPassF64(X, flags, np.array([0, 3]), np.array([2, 1, 5]), np.ones(3), 1e-9, np.ones(1))
+        _core.RoundsPassF64(X, flags, np.array([0, 3]), np.array([2, 1, 5]), np.ones(3), 1e-9, np.ones(1), 1)
     with pytest.raises(ValueError, match="offsets"):
-        _core.RoundsPassF64(X, flags, np.array([0, 4]), np.array([1, 2, 5]), np.ones(3), 1e-9, np.ones(1))
+        _core.RoundsPassF64(X, flags, np.array([0, 4]), np.array([1, 2, 5]), np.ones(3), 1e-9, np.ones(1), 1)
     pairwise = _core.PairwiseDistancesF64(X, 1)
     with pytest.raises(ValueError, match="k must be"):
         pairwise.balls_and_kernels(np.array([0, 3]), np.array([1, 2, 5]), np.ones(3, np.uint8),

@@ -20,9 +20,11 @@ template <class T>
 class RoundsPass {
 public:
     // X: n x d training points; is_anomaly: their n flags; per round point (laid out like
-    // rounds.rows) its ball radius (0: not a centre); eta: each round's kernel bandwidth.
+    // rounds.rows) its ball radius (0: not a centre); eta: each round's kernel bandwidth. The
+    // rounds' lanes are built over n_threads threads.
     RoundsPass(const T* X, std::size_t n, std::size_t d, const std::uint8_t* is_anomaly,
-               const Rounds& rounds, const double* radius, double tau, const double* eta);
+               const Rounds& rounds, const double* radius, double tau, const double* eta,
+               int n_threads);
 
     // Round r's w_pos, w_neg and rarity of query row i of Z (l x d) at [r * l + i], each equal
     // to TrainingPass::score of that round's points (from kExpansionMinDim on: rarity equal,

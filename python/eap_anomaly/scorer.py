@@ -652,7 +652,8 @@ class EAPScorer(BaseEstimator):
         else:
             self._pass = RoundsPass(Xs, self.is_anomaly_, [r.rows for r in self.rounds_],
                                     [r.radius for r in self.rounds_],
-                                    [r.detector.eta * self.scale_ for r in self.rounds_])
+                                    [r.detector.eta * self.scale_ for r in self.rounds_],
+                                    check_n_jobs(self.n_jobs))
 
     def __getstate__(self) -> Dict[str, Any]:
         state: Dict[str, Any] = dict(super().__getstate__())

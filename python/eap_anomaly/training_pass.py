@@ -55,14 +55,15 @@ class RoundsPass:
     rows : each round's training points, increasing indices into X
     radius : each round's ball radius per point of ``rows`` (0: not a centre)
     eta : each round's kernel bandwidth
+    threads : threads to build the rounds' lanes on
     """
 
     def __init__(self, X: np.ndarray, is_anomaly: np.ndarray, rows: Sequence[np.ndarray],
-                 radius: Sequence[np.ndarray], eta: Sequence[float]) -> None:
+                 radius: Sequence[np.ndarray], eta: Sequence[float], threads: int) -> None:
         make = _core.RoundsPassF32 if X.dtype == np.float32 else _core.RoundsPassF64
         self._core = make(X, is_anomaly.astype(np.uint8), *concatenated(rows),
                           np.concatenate(radius).astype(np.float64), TAU[X.dtype],
-                          np.asarray(eta, dtype=np.float64))
+                          np.asarray(eta, dtype=np.float64), threads)
 
     def score(self, Z: np.ndarray, threads: int) -> Tuple[np.ndarray, np.ndarray, np.ndarray]:
         """``(w_pos, w_neg, rarity)``, float64 (rounds, rows of Z)."""
