@@ -10,16 +10,6 @@
 
 namespace eap {
 
-namespace {
-
-// The largest float not above t (NaN stays NaN): the walk's threshold (see Node).
-float float_below(double t) {
-    const float f = static_cast<float>(t);
-    return static_cast<double>(f) > t ? std::nextafter(f, -std::numeric_limits<float>::infinity()) : f;
-}
-
-}  // namespace
-
 IsolationForestPaths::IsolationForestPaths(ForestNodes nodes, std::size_t n_features)
     : threshold_(std::move(nodes.threshold)), leaf_value_(std::move(nodes.leaf_value)),
       n_features_(n_features) {

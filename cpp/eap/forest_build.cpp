@@ -68,8 +68,11 @@ double average_path_length(std::size_t n) {
 
 // One node as the builder writes it, children relative to the tree (a leaf's are itself, so
 // a walk's step at a leaf stays there without a branch): one growing array per tree, not five.
+// A walk of the undrawn rows reads the first 16 bytes (below = float_below(threshold), see
+// forest.hpp), as IsolationForestPaths' walks do.
 struct TreeNode {
-    std::int64_t child[2], feature;
+    float below;
+    std::int32_t feature, child[2];
     double threshold, leaf_value;
 };
 using Tree = std::vector<TreeNode>;
@@ -114,9 +117,9 @@ private:
 
     // Appends the subtree of the rows sample_[begin, end) at `depth` edges below the root, in
     // preorder (children after their parent, as the evaluator requires); returns its index.
-    std::int64_t grow(Tree& t, Rng& rng, std::size_t begin, std::size_t end, int depth) {
-        const auto node = static_cast<std::int64_t>(t.size());
-        t.push_back(TreeNode{{node, node}, 0, 0.0, depth + path_length_[end - begin]});
+    std::int32_t grow(Tree& t, Rng& rng, std::size_t begin, std::size_t end, int depth) {
+        const auto node = static_cast<std::int32_t>(t.size());
+        t.push_back(TreeNode{0.0f, 0, {node, node}, 0.0, depth + path_length_[end - begin]});
         if (end - begin < 2 || depth >= max_depth_) return leaf(t, node, begin, end, depth);
         // Features in random order (Fisher-Yates) until one varies in the node: that one is
         // uniform among the non-constant features. If none varies, the node stays a leaf.
@@ -141,10 +144,11 @@ private:
                 sample_[mid] = row;
                 mid += static_cast<std::size_t>(X_[row * d_ + f] <= threshold);
             }
-            t[node].feature = static_cast<std::int64_t>(f);
+            t[node].feature = static_cast<std::int32_t>(f);
             t[node].threshold = threshold;
-            const std::int64_t left = grow(t, rng, begin, mid, depth + 1);
-            const std::int64_t right = grow(t, rng, mid, end, depth + 1);
+            t[node].below = float_below(threshold);
+            const std::int32_t left = grow(t, rng, begin, mid, depth + 1);
+            const std::int32_t right = grow(t, rng, mid, end, depth + 1);
             t[node].child[0] = left;
             t[node].child[1] = right;
             return node;
@@ -153,7 +157,7 @@ private:
     }
 
     // The node ends a path: its rows sample_[begin, end) are the drawn rows that reach it.
-    std::int64_t leaf(const Tree& t, std::int64_t node, std::size_t begin, std::size_t end, int depth) {
+    std::int32_t leaf(const Tree& t, std::int32_t node, std::size_t begin, std::size_t end, int depth) {
         height_ = std::max(height_, depth);
         if (depths_ != nullptr)
             for (std::size_t i = begin; i < end; ++i) depths_[sample_[i]] += t[node].leaf_value;
@@ -168,12 +172,12 @@ private:
         std::size_t rows[kGroup];
         std::size_t g = 0;
         const auto walk = [&] {
-            std::int64_t at[kGroup] = {};
+            std::int32_t at[kGroup] = {};
             for (int step = 0; step < height_; ++step)
                 for (std::size_t u = 0; u < g; ++u) {
                     const TreeNode& node = t[static_cast<std::size_t>(at[u])];
                     at[u] = node.child[!(X_[rows[u] * d_ + static_cast<std::size_t>(node.feature)] <=
-                                         node.threshold)];
+                                         node.below)];
                 }
             for (std::size_t u = 0; u < g; ++u) depths_[rows[u]] += t[static_cast<std::size_t>(at[u])].leaf_value;
             g = 0;
