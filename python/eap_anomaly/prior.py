@@ -163,10 +163,7 @@ class IsolationPrior:
         return np.ascontiguousarray(scaled(Z, self.scale), dtype=np.float32)
 
     def _scores(self, depths: np.ndarray) -> np.ndarray:
-        if self.denominator == 0:  # a single training sample: scikit-learn's score is 2^-1
-            return np.full_like(depths, 0.5)
-        scores: np.ndarray = 2 ** (-(depths / self.denominator))
-        return scores
+        return scores_of_depths(depths, self.denominator)
 
     def state(self) -> Dict[str, Any]:
         """The node arrays and scalars (what a saved model holds)."""
@@ -231,7 +228,8 @@ def fit_native_rounds(X: np.ndarray, offsets: np.ndarray, rows: np.ndarray,
         return None
     scale = scales.pop()
     # Only rows of some round are converted: another may not fit in float32 at this scale.
-    used = np.unique(rows)
+    used = np.zeros(X.shape[0], dtype=bool)
+    used[rows] = True
     X32 = np.zeros(X.shape, dtype=np.float32)
     X32[used] = scaled(X[used], scale)
     seeds = np.array([native_seed(state) for state in random_states], dtype=np.uint64)
@@ -248,10 +246,22 @@ def fit_native_rounds(X: np.ndarray, offsets: np.ndarray, rows: np.ndarray,
 
 
 def raw_scores_of_rounds(priors: Sequence[IsolationPrior], Z: np.ndarray,
-                         threads: int) -> List[np.ndarray]:
-    """``[prior.raw_scores(Z, threads) for prior in priors]``, bit for bit; the forests are
-    walked in one core call when they share a rescaling (as a bagged fit's almost always do)."""
+                         threads: int) -> np.ndarray:
+    """(priors, rows of Z): each ``prior.raw_scores(Z, threads)``, bit for bit; the forests are
+    walked in one core call and scored as one array when they share a rescaling (as a bagged
+    fit's almost always do)."""
     if len({prior.scale for prior in priors}) != 1:
-        return [prior.raw_scores(Z, threads) for prior in priors]
+        return np.array([prior.raw_scores(Z, threads) for prior in priors])
     depths = _core.forests_depths([prior._paths for prior in priors], priors[0]._walkable(Z), threads)
-    return [prior._scores(d) for prior, d in zip(priors, depths)]
+    return scores_of_depths(depths, np.array([prior.denominator for prior in priors]))
+
+
+def scores_of_depths(depths: np.ndarray, denominator: Any) -> np.ndarray:
+    """scikit-learn's s = 2^(-depth / denominator) of summed path lengths (rows on the last
+    axis) against the forest's normaliser (a float, or one per leading row); a forest of a
+    single training sample (denominator 0) scores 2^-1, as scikit-learn's does."""
+    den = np.asarray(denominator, dtype=np.float64)[..., None]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        scores = 2 ** (-(depths / den))
+    out: np.ndarray = np.where(den == 0, 0.5, scores)
+    return out

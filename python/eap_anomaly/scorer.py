@@ -555,7 +555,7 @@ class EAPScorer(BaseEstimator):
         units, as its deltas)."""
         forests = [r.detector.prior for r in self.rounds_ if isinstance(r.detector.prior, IsolationPrior)]
         if forests:
-            return np.array(raw_scores_of_rounds(forests, block, threads))
+            return raw_scores_of_rounds(forests, block, threads)
         Xs = scaled(self.X_train_, self.scale_)
         neighbours = [r.detector.prior for r in self.rounds_ if isinstance(r.detector.prior, NeighbourPrior)]
         return np.array([prior.raw_scores(Zs, Xs if r.rows.size == Xs.shape[0] else Xs[r.rows], threads)
