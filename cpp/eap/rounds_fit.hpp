@@ -1,7 +1,9 @@
 // Every bagging round fitted from one matrix of exact squared distances between the training
 // points (SPEC sections 1, 3, 4.2, 4.3, 7): each derived value selects or sums the same sq_dist
 // values as the per-round kernels (knn_radii, cover_ranks, TrainingPass), so it is bit-identical
-// to them. Time O(n^2 d) once plus O(n_r^2) per round; memory n^2 values of T.
+// to them. Time O(n^2 d) once plus O(n_r^2) per round; memory n^2 values of T, plus while
+// balls_and_kernels runs up to 256 (value, index) pairs per point (the ends of its row that
+// serve many rounds' radius selections, rounds_fit.cpp).
 #pragma once
 
 #include <cstddef>
