@@ -239,16 +239,16 @@ void PairwiseDistances<T>::neighbours(const Rounds& rounds, const std::uint8_t* 
         for (std::size_t q = 0; q < rounds.size(r); ++q)
             in_rounds[static_cast<std::size_t>(rounds.rows[rounds.start(r) + q])].emplace_back(
                 static_cast<std::uint32_t>(r), static_cast<std::uint32_t>(q));
-    // When a round's centres are all its points and SSDO's k is small, the bandwidth's selection
-    // leaves the k nearest other centres sorted, and they settle most anomalies (settle_nearest
-    // in khat.hpp). The anomalies left in any of the point's rounds are counted together: one
-    // sort and one bucket pass serve all those rounds.
     // Rounds whose bandwidth's k nearest are met in each point's near end (RowEnd).
     std::vector<std::uint8_t> by_prefix(R);
     for (std::size_t r = 0; r < R; ++r) {
         const std::size_t n_r = members.points[r].size();
         by_prefix[r] = RowEnd<T>::serves(std::min(k, n_r - 1), n_r - 1, RowEnd<T>::kSize, n_ - 1);
     }
+    // When a round's centres are all its points and SSDO's k is small, the bandwidth's selection
+    // leaves the k nearest other centres sorted, and they settle most anomalies (settle_nearest
+    // in khat.hpp). The anomalies left in any of the point's rounds are counted together: one
+    // sort and one bucket pass serve all those rounds.
     struct Scratch {
         std::vector<T> buf, tmp, to_anomaly;
         RowEnd<T> nearest;
