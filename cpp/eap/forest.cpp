@@ -1,7 +1,6 @@
 #include "eap/forest.hpp"
 
 #include <algorithm>
-#include <cmath>
 #include <limits>
 #include <stdexcept>
 #include <utility>
