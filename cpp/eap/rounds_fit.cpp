@@ -331,20 +331,22 @@ void PairwiseDistances<T>::balls_and_kernels(const Rounds& rounds, const std::ui
         if (k[r] < 1 || k[r] > n_c - 1) throw std::invalid_argument("k must be in [1, n_centres - 1]");
         if (!(eta[r] > 0)) throw std::invalid_argument("eta must be positive");
     }
-    // A round's k-th nearest other centre is met from the nearer end of each centre's row
-    // (RowEnd), when that end likely holds enough of its centres; each end is built for the
-    // centres that enough rounds walk.
+    // A round's k-th nearest other centre is the k-th of its centres met from the near end of
+    // each centre's row (RowEnd), or the (others - k + 1)-th from the far end, whichever is
+    // fewer (need[r]); a round walks that end when it likely holds them, and each end is built
+    // for the centres that enough rounds walk.
     constexpr std::size_t kEnd = 2 * RowEnd<T>::kSize;
     enum End : std::uint8_t { kNone, kNear, kFar };
-    std::vector<std::uint8_t> end_of(R, kNone);
+    std::vector<End> end_of(R, kNone);
+    std::vector<std::size_t> need(R);
     std::vector<std::uint32_t> walks_near(n_, 0), walks_far(n_, 0);
     for (std::size_t r = 0; r < R; ++r) {
         const std::size_t others = members.centres[r].size() - 1, kr = static_cast<std::size_t>(k[r]);
-        const std::size_t from_far = others - kr + 1;
-        const bool far = from_far < kr;
-        if (!RowEnd<T>::serves(far ? from_far : kr, others, kEnd, n_ - 1)) continue;
-        end_of[r] = far ? kFar : kNear;
-        for (const std::uint32_t t : members.centres[r]) ++(far ? walks_far : walks_near)[t];
+        const bool by_far = others - kr + 1 < kr;
+        need[r] = by_far ? others - kr + 1 : kr;
+        if (!RowEnd<T>::serves(need[r], others, kEnd, n_ - 1)) continue;
+        end_of[r] = by_far ? kFar : kNear;
+        for (const std::uint32_t t : members.centres[r]) ++(by_far ? walks_far : walks_near)[t];
     }
     std::vector<RowEnd<T>> near(n_), far(n_);
     parallel_for(
@@ -375,18 +377,15 @@ void PairwiseDistances<T>::balls_and_kernels(const Rounds& rounds, const std::ui
                     }
                     const std::uint32_t p = members.points[r][q];
                     const T* dt = row(p);
-                    // The k-th of the other centres from the near end, or the (others - k +
-                    // 1)-th from the far end.
-                    const auto kr = static_cast<std::size_t>(k[r]), from_far = centres.size() - kr;
                     const bool by_end =
                         end_of[r] != kNone &&
                         (end_of[r] == kFar ? far[p] : near[p])
-                            .first_members(members.centre_bits[r], end_of[r] == kFar ? from_far : kr,
-                                           buf.first);
+                            .first_members(members.centre_bits[r], need[r], buf.first);
                     const T kth = by_end ? buf.first.back()
                                          : kth_except([&](std::size_t j) { return dt[centres[j]]; },
                                                       centres.size(), static_cast<std::size_t>(c),
-                                                      kr, buf.first, buf.second);
+                                                      static_cast<std::size_t>(k[r]), buf.first,
+                                                      buf.second);
                     out = std::sqrt(static_cast<double>(kth));
                 }
             });
