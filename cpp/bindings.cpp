@@ -8,6 +8,7 @@
 #include <cmath>
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -181,6 +182,11 @@ eap::Rounds rounds_of(const Array<std::int64_t>& offsets, const Array<std::int64
     return {o, R, x};
 }
 
+template <class T>
+py::array_t<T> to_array(const std::vector<T>& v) {
+    return py::array_t<T>(static_cast<py::ssize_t>(v.size()), v.data());
+}
+
 py::array_t<double> values(std::size_t rows, std::size_t cols) {
     return py::array_t<double>({static_cast<py::ssize_t>(rows), static_cast<py::ssize_t>(cols)});
 }
@@ -216,19 +222,63 @@ py::tuple score_rounds_pass(const eap::RoundsPass<T>& pass, const Array<T>& Z, i
     return py::make_tuple(w_pos, w_neg, rarity);
 }
 
-template <class T>
-std::unique_ptr<eap::PairwiseDistances<T>> make_pairwise(const Array<T>& X, int n_threads) {
-    const std::size_t n = rows_of(X, "X", 0), d = static_cast<std::size_t>(X.shape(1));
-    const T* x = X.data();
-    py::gil_scoped_release release;
-    return std::make_unique<eap::PairwiseDistances<T>>(x, n, d, n_threads);
+// Per round: (the walker of its forest, whose node_arrays() are build_isolation_forest's on the
+// round's rows, and the depths of those rows).
+py::list forest_list(std::vector<eap::ForestRound>& built) {
+    py::list out;
+    for (eap::ForestRound& round : built)
+        out.append(py::make_tuple(py::cast(std::move(round.paths)), to_array(round.depths)));
+    return out;
 }
 
+// The checked arguments of build_forest_rounds beyond the rounds.
+struct ForestArgs {
+    const float* x;
+    std::size_t d;
+    const std::uint64_t* seeds;
+    std::size_t n_estimators, max_samples;
+
+    std::vector<eap::ForestRound> build(const eap::Rounds& rounds, int n_threads) const {
+        return eap::build_forest_rounds(x, d, rounds, seeds, n_estimators, max_samples, n_threads);
+    }
+};
+
+ForestArgs forest_args(const Array<float>& X, std::size_t rounds, const Array<std::uint64_t>& seeds,
+                       std::int64_t n_estimators, std::int64_t max_samples) {
+    if (seeds.ndim() != 1 || static_cast<std::size_t>(seeds.shape(0)) != rounds)
+        throw py::value_error("seeds must hold one seed per round");
+    if (n_estimators < 1) throw py::value_error("n_estimators must be at least 1");
+    if (max_samples < 1) throw py::value_error("max_samples must be at least 1");
+    return {X.data(), static_cast<std::size_t>(X.shape(1)), seeds.data(),
+            static_cast<std::size_t>(n_estimators), static_cast<std::size_t>(max_samples)};
+}
+
+py::list build_forest_rounds(const Array<float>& X, const Array<std::int64_t>& offsets,
+                             const Array<std::int64_t>& rows, const Array<std::uint64_t>& seeds,
+                             std::int64_t n_estimators, std::int64_t max_samples, int n_threads) {
+    const eap::Rounds rounds = rounds_of(offsets, rows, rows_of(X, "X", 0));
+    const ForestArgs forest = forest_args(X, rounds.count, seeds, n_estimators, max_samples);
+    std::vector<eap::ForestRound> built;
+    {
+        py::gil_scoped_release release;
+        built = forest.build(rounds, n_threads);
+    }
+    return forest_list(built);
+}
+
+// The first of a bagged fit's two core calls: everything that needs neither k-hat nor eta.
+// Returns (the pairwise distances of X, delta, cover, forests): delta and cover as
+// PairwiseDistances::neighbours gives them, forests as build_forest_rounds on forest_X (X's
+// rows as the prior sees them) when it is given, else None.
 template <class T>
-py::tuple round_neighbours(const eap::PairwiseDistances<T>& D, const Array<std::int64_t>& offsets,
-                           const Array<std::int64_t>& rows, const Array<std::uint8_t>& is_centre,
-                           std::int64_t k, const Array<std::int64_t>& anomalies, int n_threads) {
-    const eap::Rounds rounds = rounds_of(offsets, rows, D.size());
+py::tuple neighbours_and_forests(const Array<T>& X, const Array<std::int64_t>& offsets,
+                                 const Array<std::int64_t>& rows, const Array<std::uint8_t>& is_centre,
+                                 std::int64_t k, const Array<std::int64_t>& anomalies, int n_threads,
+                                 const std::optional<Array<float>>& forest_X,
+                                 const std::optional<Array<std::uint64_t>>& seeds,
+                                 std::int64_t n_estimators, std::int64_t max_samples) {
+    const std::size_t n = rows_of(X, "X", 0), d = static_cast<std::size_t>(X.shape(1));
+    const eap::Rounds rounds = rounds_of(offsets, rows, n);
     const std::size_t len = static_cast<std::size_t>(rows.shape(0));
     const std::uint8_t* c = one_per(is_centre, "is_centre", len);
     if (k < 1) throw py::value_error("k must be at least 1");
@@ -236,17 +286,31 @@ py::tuple round_neighbours(const eap::PairwiseDistances<T>& D, const Array<std::
     const std::size_t m = static_cast<std::size_t>(anomalies.shape(0));
     const std::int64_t* a = anomalies.data();
     for (std::size_t u = 0; u < m; ++u)
-        if (a[u] < 0 || a[u] >= static_cast<std::int64_t>(D.size()))
+        if (a[u] < 0 || a[u] >= static_cast<std::int64_t>(n))
             throw py::value_error("anomalies must index the training points");
+    if (forest_X.has_value() != seeds.has_value())
+        throw py::value_error("forest_X and seeds go together");
+    std::optional<ForestArgs> forest;
+    if (forest_X) {
+        if (rows_of(*forest_X, "forest_X", d) != n)
+            throw py::value_error("forest_X must have X's shape");
+        forest = forest_args(*forest_X, rounds.count, *seeds, n_estimators, max_samples);
+    }
     py::array_t<double> delta(static_cast<py::ssize_t>(len));
     py::array_t<std::int64_t> cover({static_cast<py::ssize_t>(rounds.count), static_cast<py::ssize_t>(m)});
     double* dl = delta.mutable_data();
     std::int64_t* cv = cover.mutable_data();
+    const T* x = X.data();
+    std::unique_ptr<eap::PairwiseDistances<T>> distances;
+    std::vector<eap::ForestRound> built;
     {
         py::gil_scoped_release release;
-        D.neighbours(rounds, c, static_cast<std::size_t>(k), a, m, n_threads, dl, cv);
+        distances = std::make_unique<eap::PairwiseDistances<T>>(x, n, d, n_threads);
+        distances->neighbours(rounds, c, static_cast<std::size_t>(k), a, m, n_threads, dl, cv);
+        if (forest) built = forest->build(rounds, n_threads);
     }
-    return py::make_tuple(delta, cover);
+    return py::make_tuple(py::cast(std::move(distances)), delta, cover,
+                          forest ? py::object(forest_list(built)) : py::object(py::none()));
 }
 
 template <class T>
@@ -288,16 +352,21 @@ void bind_rounds(py::module_& m, const char* pass_name, const char* pairwise_nam
              "Returns (w_pos, w_neg, rarity), float64 arrays (rounds, rows of Z).");
     py::class_<eap::PairwiseDistances<T>>(m, pairwise_name,
                                           "Exact squared distances between all training points.")
-        .def(py::init(&make_pairwise<T>), py::arg("X").noconvert(), py::arg("n_threads"))
-        .def("neighbours", &round_neighbours<T>, py::arg("offsets").noconvert(),
-             py::arg("rows").noconvert(), py::arg("is_centre").noconvert(), py::arg("k"),
-             py::arg("anomalies").noconvert(), py::arg("n_threads"),
-             "Returns (delta, cover): bandwidth distances per round row, cover ranks (rounds, m).")
         .def("balls_and_kernels", &round_balls_and_kernels<T>, py::arg("offsets").noconvert(),
              py::arg("rows").noconvert(), py::arg("is_centre").noconvert(),
              py::arg("k").noconvert(), py::arg("is_anomaly").noconvert(),
              py::arg("eta").noconvert(), py::arg("tau"), py::arg("n_threads"),
              "Returns (radius, w_pos, w_neg, rarity) per round row.");
+    m.def("neighbours_and_forests", &neighbours_and_forests<T>, py::arg("X").noconvert(),
+          py::arg("offsets").noconvert(), py::arg("rows").noconvert(),
+          py::arg("is_centre").noconvert(), py::arg("k"), py::arg("anomalies").noconvert(),
+          py::arg("n_threads"), py::kw_only(), py::arg("forest_X").noconvert() = py::none(),
+          py::arg("seeds").noconvert() = py::none(), py::arg("n_estimators") = 100,
+          py::arg("max_samples") = 256,
+          "Returns (pairwise distances, delta, cover, forests): the bandwidth distance of each "
+          "round row (its min(k, rows - 1)-th nearest other row of the round), the cover ranks "
+          "(rounds, m) of the anomalies against each round's centres, and build_forest_rounds' "
+          "result on forest_X with seeds (None without them).");
 }
 
 template <class T>
@@ -376,11 +445,6 @@ py::array_t<double> forests_depths(const std::vector<py::object>& objects, const
     return out;
 }
 
-template <class T>
-py::array_t<T> to_array(const std::vector<T>& v) {
-    return py::array_t<T>(static_cast<py::ssize_t>(v.size()), v.data());
-}
-
 py::tuple node_arrays(const eap::ForestNodes& nodes) {
     return py::make_tuple(to_array(nodes.root), to_array(nodes.left), to_array(nodes.right),
                           to_array(nodes.feature), to_array(nodes.threshold),
@@ -401,31 +465,6 @@ py::tuple build_isolation_forest(const Array<float>& X, std::int64_t n_estimator
                                             static_cast<std::size_t>(max_samples), seed, n_threads);
     }
     return node_arrays(nodes);
-}
-
-// Per round: (the walker of its forest, whose node_arrays() are build_isolation_forest's on the
-// round's rows, and the depths of those rows).
-py::list build_forest_rounds(const Array<float>& X, const Array<std::int64_t>& offsets,
-                             const Array<std::int64_t>& rows, const Array<std::uint64_t>& seeds,
-                             std::int64_t n_estimators, std::int64_t max_samples, int n_threads) {
-    const std::size_t n = rows_of(X, "X", 0), d = static_cast<std::size_t>(X.shape(1));
-    const eap::Rounds rounds = rounds_of(offsets, rows, n);
-    if (seeds.ndim() != 1 || static_cast<std::size_t>(seeds.shape(0)) != rounds.count)
-        throw py::value_error("seeds must hold one seed per round");
-    if (n_estimators < 1) throw py::value_error("n_estimators must be at least 1");
-    if (max_samples < 1) throw py::value_error("max_samples must be at least 1");
-    const float* x = X.data();
-    const std::uint64_t* s = seeds.data();
-    std::vector<eap::ForestRound> built;
-    {
-        py::gil_scoped_release release;
-        built = eap::build_forest_rounds(x, d, rounds, s, static_cast<std::size_t>(n_estimators),
-                                         static_cast<std::size_t>(max_samples), n_threads);
-    }
-    py::list out;
-    for (eap::ForestRound& round : built)
-        out.append(py::make_tuple(py::cast(std::move(round.paths)), to_array(round.depths)));
-    return out;
 }
 
 py::array_t<double> soft_c_transform(const Array<double>& C, const Array<double>& g,

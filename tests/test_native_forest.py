@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 import pickle
+from functools import partial
 
 import numpy as np
 import pytest
@@ -451,12 +452,14 @@ SEEDS = np.array([0, 1, 2**63 + 5, 2**64 - 1, 17, 99], dtype=np.uint64)
 
 
 @pytest.mark.parametrize("ties", [False, True], ids=["plain", "ties"])
-@pytest.mark.parametrize("n_threads", [1, 3])
+@pytest.mark.parametrize("n_threads", [1, 3, 8])
 def test_forest_rounds_equal_one_forest_per_round(n_threads, ties):
     """Each round's walker holds build_isolation_forest's nodes on a copy of its rows
     (min(256, rows) samples per tree), and its depths are those rows' depths (the drawn rows
-    summed where the build leaves them, the others walked: rounds of 2 to 600 rows). With
-    ties, most nodes at the depth limit hold equal rows and some cannot be split at all."""
+    summed where the build leaves them, the others walked: rounds of 2 to 600 rows), whether
+    the rounds run side by side or (8 threads for 6 rounds) one after another with their trees
+    in parallel. With ties, most nodes at the depth limit hold equal rows and some cannot be
+    split at all."""
     X = np.random.default_rng(3).normal(size=(700, 4)).astype(np.float32)
     X[10] = X[11]  # duplicates
     if ties:
@@ -606,6 +609,55 @@ def test_forest_rounds_refuse_bad_input(change, message):
     assert len(forest_rounds_call()) == 2
     with pytest.raises(ValueError, match=message):
         forest_rounds_call(**change)
+
+
+@pytest.mark.parametrize("n_threads", [1, 8])
+def test_neighbours_and_forests_builds_the_forest_rounds(n_threads):
+    """The fit's first core call builds build_forest_rounds' forests beside the neighbours,
+    which do not depend on them; without forest_X it builds none."""
+    rng = np.random.default_rng(10)
+    X = rng.normal(size=(700, 4))
+    offsets, rows, _ = rounds_layout(SIZES, 700)
+    X32 = X.astype(np.float32)
+    centres = np.ones(rows.size, np.uint8)
+    anomalies = np.array([3, 500], dtype=np.int64)
+    _, delta, cover, forests = _core.neighbours_and_forests(
+        X, offsets, rows, centres, 5, anomalies, n_threads, forest_X=X32, seeds=SEEDS,
+        n_estimators=20, max_samples=128)
+    _, delta_alone, cover_alone, none = _core.neighbours_and_forests(X, offsets, rows, centres, 5,
+                                                                     anomalies, n_threads)
+    assert none is None
+    assert_array_equal(delta, delta_alone)
+    assert_array_equal(cover, cover_alone)
+    expected = _core.build_forest_rounds(X32, offsets, rows, SEEDS, 20, 128, 1)
+    assert len(forests) == len(expected) == len(SIZES)
+    for (walker, depths), (want, want_depths) in zip(forests, expected):
+        for got_array, want_array in zip(walker.node_arrays(), want.node_arrays()):
+            assert_array_equal(got_array, want_array)
+        assert_array_equal(depths, want_depths)
+
+
+def test_neighbours_and_forests_refuse_bad_forest_input():
+    X = np.random.default_rng(11).normal(size=(6, 2))
+    call = partial(_core.neighbours_and_forests, X, np.array([0, 3, 6], dtype=np.int64),
+                   np.arange(6, dtype=np.int64), np.ones(6, np.uint8), 1, np.empty(0, np.int64), 1)
+    seeds = np.array([1, 2], dtype=np.uint64)
+    with pytest.raises(ValueError, match="go together"):
+        call(forest_X=X.astype(np.float32))
+    with pytest.raises(ValueError, match="go together"):
+        call(seeds=seeds)
+    with pytest.raises(ValueError, match="columns"):
+        call(forest_X=np.zeros((6, 3), np.float32), seeds=seeds)
+    with pytest.raises(ValueError, match="X's shape"):
+        call(forest_X=np.zeros((5, 2), np.float32), seeds=seeds)
+    with pytest.raises(ValueError, match="one seed per round"):
+        call(forest_X=X.astype(np.float32), seeds=seeds[:1])
+    with pytest.raises(TypeError):
+        call(forest_X=X, seeds=seeds)  # float64 rows: the forest takes float32
+    bad = X.astype(np.float32)
+    bad[2, 0] = np.inf
+    with pytest.raises(ValueError, match="finite"):
+        call(forest_X=bad, seeds=seeds)
 
 
 def test_forests_depths_refuse_bad_input():

@@ -178,10 +178,9 @@ def test_shared_covers_equal_cover_ranks_per_round(dtype: Any, centres: str, ssd
     offsets = np.cumsum([0] + [b.size for b in bags]).astype(np.int64)
     flat = np.concatenate(bags).astype(np.int64)
     is_centre = np.ones(flat.size, bool) if centres == "all" else y[flat] == 0
-    pairwise = (_core.PairwiseDistancesF32 if dtype == np.float32 else _core.PairwiseDistancesF64)(X, 1)
     for threads in (1, 2):
-        _, cover = pairwise.neighbours(offsets, flat, is_centre.astype(np.uint8), ssdo_k,
-                                       anomalies.astype(np.int64), threads)
+        _, _, cover, _ = _core.neighbours_and_forests(X, offsets, flat, is_centre.astype(np.uint8),
+                                                      ssdo_k, anomalies.astype(np.int64), threads)
         for r, rows in enumerate(bags):
             centre_rows = rows[is_centre[offsets[r]:offsets[r + 1]]]
             position = np.full(n, -1, dtype=np.int64)
@@ -208,10 +207,9 @@ def test_shared_bandwidth_distances_equal_each_rounds_own(dtype: Any, ssdo_k: in
     bags.append(np.array([3, 13]))
     offsets = np.cumsum([0] + [b.size for b in bags]).astype(np.int64)
     flat = np.concatenate(bags).astype(np.int64)
-    pairwise = (_core.PairwiseDistancesF32 if dtype == np.float32 else _core.PairwiseDistancesF64)(X, 1)
     for threads in (1, 2):
-        delta, _ = pairwise.neighbours(offsets, flat, np.ones(flat.size, np.uint8), ssdo_k,
-                                       np.empty(0, np.int64), threads)
+        _, delta, _, _ = _core.neighbours_and_forests(X, offsets, flat, np.ones(flat.size, np.uint8),
+                                                      ssdo_k, np.empty(0, np.int64), threads)
         for r, rows in enumerate(bags):
             expected = ref_knn_radii(X[rows], min(ssdo_k, rows.size - 1), exact=True)
             assert_array_equal(delta[offsets[r]:offsets[r + 1]], expected,
@@ -242,7 +240,8 @@ def test_shared_radii_equal_each_rounds_own(dtype: Any, centres: str) -> None:
     near, far = [1, 3, 5, 9, 2], [2, 3, 6, 12, 4]  # k from the near end; k = n_centres - these
     ks = np.array(near + [n_centres[r] - far[r - 5] for r in range(5, 10)]
                   + [n_centres[10] // 2, n_centres[11] - 1], dtype=np.int64)
-    pairwise = (_core.PairwiseDistancesF32 if dtype == np.float32 else _core.PairwiseDistancesF64)(X, 1)
+    pairwise = _core.neighbours_and_forests(X, offsets, flat, np.ones(flat.size, np.uint8), 1,
+                                            np.empty(0, np.int64), 1)[0]
     for threads in (1, 2):
         radius = pairwise.balls_and_kernels(offsets, flat, is_centre.astype(np.uint8), ks, y,
                                             np.ones(len(bags)), 1e-6, threads)[0]
@@ -301,7 +300,8 @@ def test_core_rejects_bad_rounds() -> None:
         _core.RoundsPassF64(X, flags, np.array([0, 3]), np.array([2, 1, 5]), np.ones(3), 1e-9, np.ones(1), 1)
     with pytest.raises(ValueError, match="offsets"):
         _core.RoundsPassF64(X, flags, np.array([0, 4]), np.array([1, 2, 5]), np.ones(3), 1e-9, np.ones(1), 1)
-    pairwise = _core.PairwiseDistancesF64(X, 1)
+    pairwise = _core.neighbours_and_forests(X, np.array([0, 3]), np.array([1, 2, 5]), np.ones(3, np.uint8),
+                                            1, np.empty(0, np.int64), 1)[0]
     with pytest.raises(ValueError, match="k must be"):
         pairwise.balls_and_kernels(np.array([0, 3]), np.array([1, 2, 5]), np.ones(3, np.uint8),
                                    np.array([3]), flags, np.ones(1), 1e-9, 1)
@@ -309,4 +309,5 @@ def test_core_rejects_bad_rounds() -> None:
         X_bad = X.copy()
         X_bad[4, 1] = bad
         with pytest.raises(ValueError, match="finite"):
-            _core.PairwiseDistancesF64(X_bad, 1)
+            _core.neighbours_and_forests(X_bad, np.array([0, 3]), np.array([1, 2, 5]),
+                                         np.ones(3, np.uint8), 1, np.empty(0, np.int64), 1)

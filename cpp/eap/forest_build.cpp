@@ -273,19 +273,39 @@ ForestNodes build_isolation_forest(const float* X, std::size_t n, std::size_t d,
 std::vector<ForestRound> build_forest_rounds(const float* X, std::size_t d, const Rounds& rounds,
                                              const std::uint64_t* seeds, std::size_t n_estimators,
                                              std::size_t max_samples, int n_threads) {
+    // Each round's rows are copied out: its forest is then build_isolation_forest's on that copy,
+    // checks included (only the rounds' rows must be finite), and its depths are
+    // IsolationForestPaths::depths' of the copy.
+    const auto copy_round = [&](std::size_t r, std::vector<float>& Xr) {
+        const std::int64_t* rows = rounds.rows + rounds.start(r);
+        Xr.resize(rounds.size(r) * d);
+        for (std::size_t q = 0; q < rounds.size(r); ++q)
+            std::copy_n(X + static_cast<std::size_t>(rows[q]) * d, d, Xr.data() + q * d);
+    };
     std::vector<ForestRound> out(rounds.count);
+    if (rounds.count < static_cast<std::size_t>(resolve_threads(n_threads))) {
+        // Too few rounds to keep every thread busy (one round, say): a round's trees, then its
+        // rows' walks, across all threads.
+        std::vector<float> Xr;
+        for (std::size_t r = 0; r < rounds.count; ++r) {
+            const std::size_t n_r = rounds.size(r);
+            copy_round(r, Xr);
+            out[r].paths = std::make_unique<IsolationForestPaths>(
+                build_isolation_forest(Xr.data(), n_r, d, n_estimators, std::min(max_samples, n_r),
+                                       seeds[r], n_threads),
+                d);
+            out[r].depths.resize(n_r);
+            out[r].paths->depths(Xr.data(), n_r, n_threads, out[r].depths.data());
+        }
+        return out;
+    }
+    // Rounds side by side, one thread each, the depths summed as the trees grow.
     parallel_for(
         static_cast<std::ptrdiff_t>(rounds.count), n_threads, [] { return std::vector<float>(); },
         [&](std::vector<float>& Xr, std::ptrdiff_t item) {
-            // The round's rows copied out: its forest is then build_isolation_forest's on that
-            // copy, checks included (only the rounds' rows must be finite), and its depths are
-            // IsolationForestPaths::depths' of the copy, summed as the trees grow.
             const auto r = static_cast<std::size_t>(item);
             const std::size_t n_r = rounds.size(r);
-            const std::int64_t* rows = rounds.rows + rounds.start(r);
-            Xr.resize(n_r * d);
-            for (std::size_t q = 0; q < n_r; ++q)
-                std::copy_n(X + static_cast<std::size_t>(rows[q]) * d, d, Xr.data() + q * d);
+            copy_round(r, Xr);
             out[r].depths.resize(n_r);
             out[r].paths = std::make_unique<IsolationForestPaths>(
                 build_isolation_forest_with_depths(Xr.data(), n_r, d, n_estimators,

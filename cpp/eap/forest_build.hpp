@@ -31,7 +31,8 @@ struct ForestRound {
 // Every round's forest, each as build_isolation_forest builds it on a copy of the round's rows
 // of X (d columns, float32; the rounds' rows must be finite) with seeds[r] and
 // min(max_samples, rows) samples per tree, then the depths of those rows. Rounds run side by
-// side, one thread each: no Python between them, and the result does not depend on n_threads.
+// side, one thread each, or one after another with their trees in parallel when there are
+// fewer rounds than threads; the result does not depend on n_threads.
 // Throws what build_isolation_forest throws.
 std::vector<ForestRound> build_forest_rounds(const float* X, std::size_t d, const Rounds& rounds,
                                              const std::uint64_t* seeds, std::size_t n_estimators,

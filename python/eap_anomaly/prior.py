@@ -219,9 +219,21 @@ def fit_native_rounds(X: np.ndarray, offsets: np.ndarray, rows: np.ndarray,
                       threads: int) -> Optional[List[Tuple[IsolationPrior, np.ndarray]]]:
     """Per bagging round (``rows[offsets[r]:offsets[r + 1]]`` of X): the native prior
     ``IsolationPrior.fit(X[those rows], n_estimators, random_states[r], threads, "native")``
-    and the raw scores of those rows, bit for bit, from one core call with the rounds in
-    parallel. None when the rounds' float32 rescalings differ (data spanning float32's range):
-    then fit them one at a time."""
+    and the raw scores of those rows, bit for bit, from one core call. None when the rounds'
+    float32 rescalings differ (data spanning float32's range): then fit them one at a time."""
+    forest_input = native_forest_input(X, offsets, rows, random_states)
+    if forest_input is None:
+        return None
+    X32, seeds, scale = forest_input
+    built = _core.build_forest_rounds(X32, offsets, rows, seeds, n_estimators, MAX_SAMPLES, threads)
+    return native_rounds(built, np.diff(offsets), X.shape[1], n_estimators, scale)
+
+
+def native_forest_input(X: np.ndarray, offsets: np.ndarray, rows: np.ndarray,
+                        random_states: Sequence[Any]) -> Optional[Tuple[np.ndarray, np.ndarray, float]]:
+    """What the core's forest build over bagging rounds takes (:func:`fit_native_rounds`):
+    ``(X32, seeds, scale)``, X's rows as every round's forest sees them, one seed per round and
+    their common rescaling; None when the rounds' rescalings differ."""
     peaks = np.maximum.reduceat(np.abs(X).max(axis=1)[rows], offsets[:-1])
     scales = {scale_for_peak(float(peak), np.dtype(np.float32)) for peak in peaks}
     if len(scales) != 1:
@@ -233,14 +245,20 @@ def fit_native_rounds(X: np.ndarray, offsets: np.ndarray, rows: np.ndarray,
     X32 = np.zeros(X.shape, dtype=np.float32)
     X32[used] = scaled(X[used], scale)
     seeds = np.array([native_seed(state) for state in random_states], dtype=np.uint64)
-    built = _core.build_forest_rounds(X32, offsets, rows, seeds, n_estimators, MAX_SAMPLES, threads)
+    return X32, seeds, scale
+
+
+def native_rounds(built: Sequence[Tuple[Any, np.ndarray]], sizes: np.ndarray, n_features: int,
+                  n_estimators: int, scale: float) -> List[Tuple[IsolationPrior, np.ndarray]]:
+    """Each round's prior and the raw scores of its rows from the core's (walker, depths) per
+    round, rounds of ``sizes`` rows (:func:`fit_native_rounds`)."""
     denominators: Dict[int, float] = {}
     out = []
-    for (paths, depths), size in zip(built, np.diff(offsets)):
+    for (paths, depths), size in zip(built, sizes):
         samples = min(MAX_SAMPLES, int(size))
         if samples not in denominators:
             denominators[samples] = native_denominator(n_estimators, samples)
-        prior = IsolationPrior._walked_by(paths, X.shape[1], denominators[samples], scale)
+        prior = IsolationPrior._walked_by(paths, n_features, denominators[samples], scale)
         out.append((prior, prior._scores(depths)))
     return out
 

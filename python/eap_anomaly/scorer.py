@@ -20,7 +20,8 @@ from .geometry import bayesian_k, k_from_cover, k_without_ranks
 from .persistence import PathLike, jsonable, read_archive, write_archive
 from .posterior import (OUTSIDE, THRESHOLDS, check_prior, class_probability, density,
                         inverse_rarity, posterior_mean, tail_density)
-from .prior import PRIORS, IsolationPrior, NeighbourPrior, fit_native_rounds, raw_scores_of_rounds
+from .prior import (MAX_SAMPLES, PRIORS, IsolationPrior, NeighbourPrior, native_forest_input, native_rounds,
+                    raw_scores_of_rounds)
 from .selection import TopSelection, check_min_quality, check_top
 from .ssdo import (Detector, check_rows, decision, eta_from_distances, finish_detectors,
                    fit_detector, semi_supervised_tags, stacked)
@@ -32,6 +33,8 @@ CENTRES = ("all", "normals")
 #: Largest n x n matrix of squared distances that a fit computes once for all rounds; beyond
 #: it each round computes its own distances (same results).
 SHARED_DISTANCES_BYTES = 256 << 20
+#: Trees of each round's Isolation Forest (SPEC section 4.1: scikit-learn's default).
+N_ESTIMATORS = 100
 
 #: Saved-model format (see :meth:`EAPScorer.save`).
 FORMAT = "eap-anomaly-scorer"
@@ -350,28 +353,31 @@ class EAPScorer(BaseEstimator):
         radius[centre_rows] = _core.knn_radii(C, k, threads)
         detector, _, _, rarity = fit_detector(
             Xr, Xsr, ar, scale, radius, self._ssdo_k(), float(self.chosen_["alpha"]),
-            100, str(self.prior),
+            N_ESTIMATORS, str(self.prior),
             str(self.threshold), self.random_state if seed is None else seed, threads)
         return self._round(rows, radius, detector, k, centre_rows, rarity, seed)
 
     def _fit_shared(self, Xs: np.ndarray, draws: List[Tuple[np.ndarray, Optional[int]]],
                     threads: int) -> List[_Round]:
         """Every round of ``draws`` as :meth:`_fit_round` fits it, bit for bit, from one matrix of
-        the training points' squared distances: two calls of the core for all rounds (the
-        k-hat quantile in between), then every round's forest (in one call when the rounds
-        can keep the threads busy)."""
+        the training points' squared distances, in two calls of the core for all rounds: the
+        distances, SSDO bandwidths, k-hat's cover ranks and native forests; then, after the
+        k-hat quantile and eta, the radii and the training passes."""
         anomaly, scale = self.is_anomaly_, self.scale_
         rows = [r for r, _ in draws]
         offsets, flat = concatenated(rows)
         is_centre = self._is_centre(anomaly[flat])
         n_centres = [self._check_centres(int(is_centre[a:b].sum()))
                      for a, b in zip(offsets[:-1], offsets[1:])]
-        pairwise = (_core.PairwiseDistancesF32 if Xs.dtype == np.float32 else
-                    _core.PairwiseDistancesF64)(Xs, threads)
         centre_flags = is_centre.astype(np.uint8)
         anomalies = np.flatnonzero(anomaly) if self.k is None else np.empty(0, np.int64)
-        delta, cover = pairwise.neighbours(offsets, flat, centre_flags, self._ssdo_k(),
-                                           anomalies, threads)
+        states = [self.random_state if seed is None else seed for _, seed in draws]
+        forest_input = (native_forest_input(self.X_train_, offsets, flat, states)
+                        if self.prior == "native" else None)
+        X32, seeds, forest_scale = forest_input or (None, None, 1.0)
+        pairwise, delta, cover, built = _core.neighbours_and_forests(
+            Xs, offsets, flat, centre_flags, self._ssdo_k(), anomalies, threads, forest_X=X32,
+            seeds=seeds, n_estimators=N_ESTIMATORS, max_samples=MAX_SAMPLES)
         ks = [self._k_hat(nc, cover[i]) if self.k is None else self._explicit_k(nc)
               for i, nc in enumerate(n_centres)]
         bounds = list(zip(offsets[:-1], offsets[1:]))
@@ -379,19 +385,16 @@ class EAPScorer(BaseEstimator):
         radius, w_pos, w_neg, rarity = pairwise.balls_and_kernels(
             offsets, flat, centre_flags, np.array(ks, dtype=np.int64), anomaly.astype(np.uint8),
             np.array([eta * scale for eta in etas]), TAU[Xs.dtype], threads)
-        states = [self.random_state if seed is None else seed for _, seed in draws]
-        forests: Optional[List[Tuple[Any, np.ndarray]]]
+        forests: List[Tuple[Any, np.ndarray]]
         if self.prior == "knn":  # each round point's delta is its raw score
             forests = [(NeighbourPrior(min(self._ssdo_k(), int(b - a) - 1)), delta[a:b]) for a, b in bounds]
-        else:
-            # Rounds side by side (one thread each) once there are enough to keep every thread
-            # busy (on one thread, a single round too: its rows' depths come with its trees).
-            forests = (fit_native_rounds(self.X_train_, offsets, flat, states, 100, threads)
-                       if self.prior == "native" and len(draws) >= thread_count(threads) else None)
-        if forests is None:
+        elif built is not None:
+            forests = native_rounds(built, np.diff(offsets), Xs.shape[1], N_ESTIMATORS, forest_scale)
+        else:  # scikit-learn's forests, or native ones whose rounds need different rescalings
             forests = []
             for r, state in zip(rows, states):
-                prior = IsolationPrior.fit(self.X_train_[r], 100, state, thread_count(threads), str(self.prior))
+                prior = IsolationPrior.fit(self.X_train_[r], N_ESTIMATORS, state, thread_count(threads),
+                                           str(self.prior))
                 forests.append((prior, prior.raw_scores(self.X_train_[r], threads)))
         detectors, _ = finish_detectors([p for p, _ in forests], np.concatenate([raw for _, raw in forests]),
                                         offsets, etas, float(self.chosen_["alpha"]), w_pos, w_neg,
