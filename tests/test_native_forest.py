@@ -382,6 +382,57 @@ def test_walks_of_sklearn_trees_equal_its_score_samples():
     assert_array_equal(p.raw_scores(Z, 2), -forest.score_samples(Z))
 
 
+def random_forest(rng, heights, n_features):
+    """Node arrays of trees of exactly the given heights (children after their parent, leaves
+    at every depth), thresholds on a coarse grid so that rows often meet them exactly."""
+    forest = {field: [] for field in FIELDS}
+
+    def grow(depth, height, must_reach):
+        node = len(forest["left"])
+        for field in ("left", "right", "feature", "threshold", "leaf_value"):
+            forest[field].append(None)
+        if depth == height or (not must_reach and rng.random() < 0.3):
+            forest["left"][node] = forest["right"][node] = -1
+            forest["feature"][node], forest["threshold"][node] = -2, -2.0
+            forest["leaf_value"][node] = float(rng.integers(1, 1000)) / 7
+            return node
+        deep = int(rng.integers(2))  # the child that keeps the tree's height
+        forest["feature"][node] = int(rng.integers(n_features))
+        forest["threshold"][node] = float(rng.integers(-8, 9)) / 4
+        forest["leaf_value"][node] = 0.0
+        forest["left"][node] = grow(depth + 1, height, must_reach and deep == 0)
+        forest["right"][node] = grow(depth + 1, height, must_reach and deep == 1)
+        return node
+
+    for height in heights:
+        forest["root"].append(grow(0, height, True))
+    return {field: np.array(values) for field, values in forest.items()}
+
+
+@pytest.mark.parametrize("name", _core._supported_isas())
+def test_walks_equal_a_plain_walk_on_every_instruction_set(name):
+    """Trees of every height from a single leaf to 12 in one forest (with AVX-512, the top 6
+    levels walked by positions in a complete layout and deeper ones by pointers), shallow leaves
+    beside deep ones, rows at the thresholds, NaN and infinities, row counts around the walks'
+    groups of 16 and 128, d = 1."""
+    rng = np.random.default_rng(12)
+    try:
+        _core._set_isa(name)
+        for d in (1, 3):
+            forest = random_forest(rng, list(range(13)) + [8, 3, 10, 11], d)
+            walker = paths(forest, d)
+            for l in (1, 15, 16, 17, 127, 128, 129, 300):
+                Z = (rng.integers(-10, 11, size=(l, d)) / 4).astype(np.float32)
+                Z[rng.random((l, d)) < 0.05] = np.nan
+                Z[rng.random((l, d)) < 0.05] = np.inf
+                Z[rng.random((l, d)) < 0.05] = -np.inf
+                expected = plain_depths(forest, Z)
+                for threads in (1, 2):
+                    assert_array_equal(walker.depths(Z, threads), expected, err_msg=f"d={d} l={l}")
+    finally:
+        _core._set_isa("auto")
+
+
 @pytest.mark.parametrize("kind", ["native", "sklearn"])
 def test_a_walker_gives_back_the_node_arrays_it_was_built_from(kind):
     """node_arrays() returns the constructor's arrays, leaf thresholds included (scikit-learn

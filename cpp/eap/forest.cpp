@@ -1,10 +1,12 @@
 #include "eap/forest.hpp"
 
 #include <algorithm>
+#include <cstddef>
 #include <limits>
 #include <stdexcept>
 #include <utility>
 
+#include "eap/isa.hpp"
 #include "eap/parallel.hpp"
 
 namespace eap {
@@ -47,6 +49,12 @@ IsolationForestPaths::IsolationForestPaths(ForestNodes nodes, std::size_t n_feat
         root_.push_back(static_cast<std::int32_t>(r));
         depth_.push_back(height[static_cast<std::size_t>(r)]);
     }
+#if defined(EAP_X86_DISPATCH)
+    // Built once where the CPU has AVX-512, whichever instruction set is forced now.
+    if (isa_supported(Isa::avx512) && n < kLevelsMaxNodes && n_features_ < kLevelsMaxFeatures)
+        levels_ = ForestLevels({left.data(), right.data(), feature.data(), threshold_.data()},
+                               root_, depth_);
+#endif
 }
 
 ForestNodes IsolationForestPaths::node_arrays() const {
@@ -70,24 +78,42 @@ ForestNodes IsolationForestPaths::node_arrays() const {
 
 void IsolationForestPaths::depths_of_rows(const float* Z, std::size_t i0, std::size_t i1,
                                           double* out) const {
-    // Walks of kGroup rows through one tree run interleaved, so their memory latencies overlap;
-    // each row still adds the trees' leaf values in tree order (scikit-learn's sum, bit for bit).
-    const Node* nodes = nodes_.data();
+    // Tree-major, so a tree's nodes stay in cache; each row adds the trees' leaf values in tree
+    // order (scikit-learn's sum, bit for bit), whichever walk reaches them.
     std::fill(out + i0, out + i1, 0.0);
-    for (std::size_t t = 0; t < root_.size(); ++t) {  // tree-major: its nodes stay in cache
-        for (std::size_t i = i0; i < i1; i += kGroup) {
-            const std::size_t g = std::min(kGroup, i1 - i);
-            std::int32_t at[kGroup];
-            std::fill(at, at + kGroup, root_[t]);
-            const float* z = Z + i * n_features_;
-            for (std::int32_t step = 0; step < depth_[t]; ++step)
-                for (std::size_t u = 0; u < g; ++u) {
-                    const Node& node = nodes[at[u]];
-                    const bool right = !(z[u * n_features_ + node.feature] <= node.below);
-                    at[u] = node.child[right];
-                }
-            for (std::size_t u = 0; u < g; ++u) out[i + u] += leaf_value_[static_cast<std::size_t>(at[u])];
+#if defined(EAP_X86_DISPATCH)
+    static_assert(sizeof(Node) == 16 && offsetof(Node, feature) == 4 && offsetof(Node, child) == 8,
+                  "the AVX-512 walk reads a node as the words {below, feature, left, right}");
+    const bool levels = !levels_.empty() && active_isa() == Isa::avx512;
+#endif
+    for (std::size_t t = 0; t < root_.size(); ++t) {
+#if defined(EAP_X86_DISPATCH)
+        if (levels) {
+            levels_.add_depths_avx512(t, reinterpret_cast<const std::int32_t*>(nodes_.data()),
+                                      leaf_value_.data(), Z, n_features_, i0, i1, out);
+            continue;
         }
+#endif
+        add_tree_depths(t, Z, i0, i1, out);
+    }
+}
+
+void IsolationForestPaths::add_tree_depths(std::size_t t, const float* Z, std::size_t i0,
+                                           std::size_t i1, double* out) const {
+    // Walks of kGroup rows run interleaved, so their memory latencies overlap.
+    const Node* nodes = nodes_.data();
+    for (std::size_t i = i0; i < i1; i += kGroup) {
+        const std::size_t g = std::min(kGroup, i1 - i);
+        std::int32_t at[kGroup];
+        std::fill(at, at + kGroup, root_[t]);
+        const float* z = Z + i * n_features_;
+        for (std::int32_t step = 0; step < depth_[t]; ++step)
+            for (std::size_t u = 0; u < g; ++u) {
+                const Node& node = nodes[at[u]];
+                const bool right = !(z[u * n_features_ + node.feature] <= node.below);
+                at[u] = node.child[right];
+            }
+        for (std::size_t u = 0; u < g; ++u) out[i + u] += leaf_value_[static_cast<std::size_t>(at[u])];
     }
 }
 
