@@ -251,9 +251,18 @@ auto pass_rows_for_isa() {
                    &pass_rows_avx512<T, Source>);
 }
 
+#if defined(EAP_X86_DISPATCH)
+// out[r * W + j] = rows[r][offsets[j]] for r < nr and j < width, 0 for j in [width, W): one
+// AVX-512 gather per row. Not inline: the generic kernel that calls it cannot take its target.
+template <class T>
+void gather_tile_avx512(const T* const* rows, const std::uint32_t* offsets, std::size_t width,
+                        std::size_t nr, T* out);
+#endif
+
 // A Source reading squared distances computed once: d2 of query row i to the point at packed
-// position q is at(i, cols[q]), for the pass's n points (cols: their indices in the shared
-// distances, in packed order). at.prefetch(i, a, b) may ask for at(i, a) and at(i, b) ahead.
+// position q is at.row(i)[at.offset(cols[q])], for the pass's n points (cols: their indices in
+// the shared distances, in packed order). at.prefetch(i, a, b) may ask for the distances of row
+// i to points a and b ahead.
 template <class T, class At>
 struct GatheredDistances {
     At at;
@@ -268,9 +277,23 @@ struct GatheredDistances {
         constexpr std::size_t W = PassLanes<T>::W;
         const std::size_t q0 = p * W, width = std::min(W, n - q0);
         const std::size_t ahead = std::min(q0 + 2 * W, n - 1), ahead_end = std::min(ahead + W - 1, n - 1);
+        std::uint32_t offsets[W] = {};
+        for (std::size_t j = 0; j < width; ++j) offsets[j] = at.offset(cols[q0 + j]);
+#if defined(EAP_X86_DISPATCH)
+        if constexpr (B == 64) {
+            const T* rows[kPassTileRows];
+            for (std::size_t r = 0; r < nr; ++r) {
+                at.prefetch(i + r, cols[ahead], cols[ahead_end]);  // the panel two ahead
+                rows[r] = at.row(i + r);
+            }
+            gather_tile_avx512(rows, offsets, width, nr, out);
+            return;
+        }
+#endif
         for (std::size_t r = 0; r < nr; ++r) {
-            at.prefetch(i + r, cols[ahead], cols[ahead_end]);  // the panel two ahead
-            for (std::size_t j = 0; j < width; ++j) out[r * W + j] = at(i + r, cols[q0 + j]);
+            at.prefetch(i + r, cols[ahead], cols[ahead_end]);
+            const T* row = at.row(i + r);
+            for (std::size_t j = 0; j < width; ++j) out[r * W + j] = row[offsets[j]];
             for (std::size_t j = width; j < W; ++j) out[r * W + j] = T(0);
         }
     }

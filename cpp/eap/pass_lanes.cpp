@@ -5,6 +5,10 @@
 
 #include "eap/pass_kernel.hpp"
 
+#if defined(EAP_X86_DISPATCH)
+#include <immintrin.h>
+#endif
+
 namespace eap {
 
 namespace {
@@ -85,5 +89,29 @@ PassLanes<T>::PassLanes(const std::uint8_t* is_anomaly, const double* radius,
 
 template struct PassLanes<float>;
 template struct PassLanes<double>;
+
+#if defined(EAP_X86_DISPATCH)
+template <>
+EAP_TARGET_AVX512 void gather_tile_avx512<float>(const float* const* rows,
+                                                 const std::uint32_t* offsets, std::size_t width,
+                                                 std::size_t nr, float* out) {
+    const auto lanes = static_cast<__mmask16>(width >= 16 ? 0xFFFFu : (1u << width) - 1u);
+    const __m512i index = _mm512_loadu_si512(offsets);
+    for (std::size_t r = 0; r < nr; ++r)
+        _mm512_storeu_ps(out + r * 16,
+                         _mm512_mask_i32gather_ps(_mm512_setzero_ps(), lanes, index, rows[r], 4));
+}
+
+template <>
+EAP_TARGET_AVX512 void gather_tile_avx512<double>(const double* const* rows,
+                                                  const std::uint32_t* offsets, std::size_t width,
+                                                  std::size_t nr, double* out) {
+    const auto lanes = static_cast<__mmask8>(width >= 8 ? 0xFFu : (1u << width) - 1u);
+    const __m256i index = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(offsets));
+    for (std::size_t r = 0; r < nr; ++r)
+        _mm512_storeu_pd(out + r * 8,
+                         _mm512_mask_i32gather_pd(_mm512_setzero_pd(), lanes, index, rows[r], 8));
+}
+#endif
 
 }  // namespace eap

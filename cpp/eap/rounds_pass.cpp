@@ -14,11 +14,12 @@ namespace {
 // d2[p * rows * W + r * W + j] for point p * W + j and row i0 + r.
 template <class T>
 struct ItemDistances {
+    static constexpr std::size_t W = PackedPoints<T>::W;
     const T* d2;
     std::size_t i0, rows;
-    EAP_ALWAYS_INLINE T operator()(std::size_t i, std::uint32_t c) const {
-        constexpr std::size_t W = PackedPoints<T>::W;
-        return d2[(c / W) * rows * W + (i - i0) * W + c % W];
+    EAP_ALWAYS_INLINE const T* row(std::size_t i) const { return d2 + (i - i0) * W; }
+    EAP_ALWAYS_INLINE std::uint32_t offset(std::uint32_t c) const {
+        return static_cast<std::uint32_t>((c / W) * rows * W + c % W);
     }
     // The item's distances were just computed: nothing to ask for.
     EAP_ALWAYS_INLINE void prefetch(std::size_t, std::uint32_t, std::uint32_t) const {}
