@@ -531,6 +531,8 @@ PYBIND11_MODULE(_core, m) {
              py::arg("n_features"))
         .def("depths", &forest_depths, py::arg("Z").noconvert(), py::arg("n_threads"),
              "Sum over trees of the leaf values reached by each float32 row of Z.")
+        .def("_level_walk", &eap::IsolationForestPaths::level_walk,
+             "Test hook: whether walks take the AVX-512 level walk now.")
         .def("node_arrays",
              [](const eap::IsolationForestPaths& forest) { return node_arrays(forest.node_arrays()); },
              "The node arrays (root, left, right, feature, threshold, leaf_value) it was built "

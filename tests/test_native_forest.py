@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 import pickle
+import sys
 from functools import partial
 
 import numpy as np
@@ -421,6 +422,7 @@ def test_walks_equal_a_plain_walk_on_every_instruction_set(name):
         for d in (1, 3):
             forest = random_forest(rng, list(range(13)) + [8, 3, 10, 11], d)
             walker = paths(forest, d)
+            assert walker._level_walk() == (name == "avx512")
             for l in (1, 15, 16, 17, 127, 128, 129, 300):
                 Z = (rng.integers(-10, 11, size=(l, d)) / 4).astype(np.float32)
                 Z[rng.random((l, d)) < 0.05] = np.nan
@@ -429,6 +431,33 @@ def test_walks_equal_a_plain_walk_on_every_instruction_set(name):
                 expected = plain_depths(forest, Z)
                 for threads in (1, 2):
                     assert_array_equal(walker.depths(Z, threads), expected, err_msg=f"d={d} l={l}")
+    finally:
+        _core._set_isa("auto")
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="needs a lazily allocated 8.6 GB array")
+def test_walks_of_rows_with_2_to_the_24_features():
+    """Rows of more than 2^24 values: 128 rows of them span more than 2^31 values, past the
+    32-bit offsets of the AVX-512 walk's gathers. np.zeros leaves the pages untouched, so only
+    the pages of the values read are ever allocated."""
+    nf = 2**24 + 1
+    try:
+        Z = np.zeros((130, nf), np.float32)
+    except MemoryError:
+        pytest.skip("the machine refuses an 8.6 GB address range")
+    right = [0, 64, 127, 128, 129]
+    Z[right, nf - 1] = 1.0
+    walker = _core.IsolationForestPaths(np.array([0]), np.array([1, -1, -1]), np.array([2, -1, -1]),
+                                        np.array([nf - 1, -2, -2]), np.array([0.5, -2.0, -2.0]),
+                                        np.array([0.0, 1.0, 2.0]), nf)
+    expected = np.ones(130)
+    expected[right] = 2.0
+    try:
+        for name in _core._supported_isas():
+            _core._set_isa(name)
+            got = _core.forests_depths([walker] * 4, Z, 1)  # one work item holds all the rows
+            for row in got:
+                assert_array_equal(row, expected, err_msg=name)
     finally:
         _core._set_isa("auto")
 
@@ -605,8 +634,10 @@ def test_native_rounds_ignore_rows_in_no_round(dtype):
 
 
 def test_bagged_fit_with_a_huge_row_is_the_same_on_every_thread_count():
-    """One forest call for the rounds (2 threads) or one call per round (8 threads, more than
-    the 4 rounds): the same model, whether or not a round holds the huge row."""
+    """The same model on every thread count. Where no round holds the huge row (seed 24), one
+    core call builds the rounds' forests side by side (2 threads) or one after another with
+    their trees in parallel (8 threads, more than the 4 rounds); where a round holds it (seeds
+    0 and 1), the rounds need different rescalings and each is fitted on its own."""
     rng = np.random.default_rng(9)
     X = rng.normal(size=(200, 3))
     y = (rng.random(200) < 0.1).astype(int)

@@ -84,7 +84,7 @@ void IsolationForestPaths::depths_of_rows(const float* Z, std::size_t i0, std::s
 #if defined(EAP_X86_DISPATCH)
     static_assert(sizeof(Node) == 16 && offsetof(Node, feature) == 4 && offsetof(Node, child) == 8,
                   "the AVX-512 walk reads a node as the words {below, feature, left, right}");
-    const bool levels = !levels_.empty() && active_isa() == Isa::avx512;
+    const bool levels = level_walk();
 #endif
     for (std::size_t t = 0; t < root_.size(); ++t) {
 #if defined(EAP_X86_DISPATCH)
@@ -96,6 +96,14 @@ void IsolationForestPaths::depths_of_rows(const float* Z, std::size_t i0, std::s
 #endif
         add_tree_depths(t, Z, i0, i1, out);
     }
+}
+
+bool IsolationForestPaths::level_walk() const {
+#if defined(EAP_X86_DISPATCH)
+    return !levels_.empty() && active_isa() == Isa::avx512;
+#else
+    return false;
+#endif
 }
 
 void IsolationForestPaths::add_tree_depths(std::size_t t, const float* Z, std::size_t i0,

@@ -54,6 +54,10 @@ public:
 
     std::size_t n_features() const { return n_features_; }
 
+    // Whether walks take the AVX-512 level walk now: the levels are laid out and AVX-512 is
+    // the active instruction set.
+    bool level_walk() const;
+
     // Rows per parallel item of a walk of l rows with n_threads threads.
     static std::size_t rows_per_item(std::size_t l, int n_threads);
 
@@ -62,7 +66,7 @@ private:
     static constexpr std::size_t kGroup = 16;
     // Largest forests and widest rows the AVX-512 walk takes (its gathers' 32-bit offsets).
     static constexpr std::size_t kLevelsMaxNodes = std::size_t(1) << 29;
-    static constexpr std::size_t kLevelsMaxFeatures = std::size_t(1) << 25;
+    static constexpr std::size_t kLevelsMaxFeatures = std::size_t(1) << 27;
 
     // out[i] += tree t's leaf value reached by row i of Z, for i in [i0, i1): the pointer walk.
     void add_tree_depths(std::size_t t, const float* Z, std::size_t i0, std::size_t i1,

@@ -21,6 +21,11 @@ ForestLevels::ForestLevels(const Source& nodes, const std::vector<std::int32_t>&
         n_top += (std::size_t(1) << std::min(h, kTopLevels)) - 1;
         n_entry += std::size_t(1) << std::min(h, kTopLevels);
     }
+    if (n_entry > std::numeric_limits<std::uint32_t>::max()) {  // 67 million trees: pointers only
+        top_start_.clear();
+        entry_start_.clear();
+        return;
+    }
     // Levels of up to 32 nodes are read as whole vectors, past a small tree's end.
     feature_.reset(new std::int32_t[n_top + 32]);
     below_.reset(new float[n_top + 32]);
@@ -87,16 +92,16 @@ EAP_TARGET_AVX512 void ForestLevels::add_depths_avx512(std::size_t t, const std:
     const __m512i width = _mm512_set1_epi32(static_cast<std::int32_t>(n_features));
     for (std::size_t i = i0; i < i1; i += kRows) {
         const std::size_t g = std::min(kRows, i1 - i), nv = (g + 15) / 16;
-        const float* z = Z + i * n_features;
+        // Each vector's rows from their own base, so the offsets stay below 16 n_features.
+        const float* z[kVectors];
         __m512i at[kVectors], row[kVectors];
         __mmask16 live[kVectors];
         for (std::size_t v = 0; v < nv; ++v) {
             const std::size_t rows = std::min<std::size_t>(16, g - 16 * v);
             live[v] = static_cast<__mmask16>(rows == 16 ? 0xFFFFu : (1u << rows) - 1u);
-            // A lane past the group's last row reads its first row; its leaf is dropped.
-            row[v] = _mm512_maskz_mullo_epi32(
-                live[v], _mm512_add_epi32(lane, _mm512_set1_epi32(static_cast<std::int32_t>(16 * v))),
-                width);
+            z[v] = Z + (i + 16 * v) * n_features;
+            // A lane past the vector's last row reads its first row; its leaf is dropped.
+            row[v] = _mm512_maskz_mullo_epi32(live[v], lane, width);
             at[v] = _mm512_setzero_si512();  // the position in the level
         }
         for (std::int32_t level = 0; level < top; ++level) {
@@ -115,7 +120,7 @@ EAP_TARGET_AVX512 void ForestLevels::add_depths_avx512(std::size_t t, const std:
                     threshold = _mm512_permutex2var_ps(_mm512_loadu_ps(b), at[v],
                                                        _mm512_loadu_ps(b + 16));
                 }
-                const __m512 value = _mm512_i32gather_ps(_mm512_add_epi32(row[v], split), z, 4);
+                const __m512 value = _mm512_i32gather_ps(_mm512_add_epi32(row[v], split), z[v], 4);
                 const __mmask16 right = _mm512_cmp_ps_mask(value, threshold, _CMP_NLE_UQ);
                 const __m512i twice = _mm512_add_epi32(at[v], at[v]);
                 at[v] = _mm512_mask_add_epi32(twice, right, twice, one);
@@ -127,7 +132,7 @@ EAP_TARGET_AVX512 void ForestLevels::add_depths_avx512(std::size_t t, const std:
                 const __m512i base = _mm512_slli_epi32(at[v], 2);
                 const __m512i split = _mm512_i32gather_epi32(_mm512_add_epi32(base, one), words, 4);
                 const __m512 threshold = _mm512_i32gather_ps(base, words, 4);
-                const __m512 value = _mm512_i32gather_ps(_mm512_add_epi32(row[v], split), z, 4);
+                const __m512 value = _mm512_i32gather_ps(_mm512_add_epi32(row[v], split), z[v], 4);
                 const __mmask16 right = _mm512_cmp_ps_mask(value, threshold, _CMP_NLE_UQ);
                 const __m512i left = _mm512_add_epi32(base, two);
                 at[v] = _mm512_i32gather_epi32(_mm512_mask_add_epi32(left, right, left, one), words, 4);

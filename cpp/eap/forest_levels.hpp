@@ -37,6 +37,7 @@ public:
     ForestLevels(const Source& nodes, const std::vector<std::int32_t>& roots,
                  const std::vector<std::int32_t>& heights);
 
+    // Whether nothing is laid out (no trees, or too many for 32-bit starts).
     bool empty() const { return top_start_.empty(); }
 
 #if defined(EAP_X86_DISPATCH)
@@ -44,7 +45,7 @@ public:
     // the same comparisons as the pointer walk (!(z <= below): NaN goes right), so the same
     // leaves. words: the pointer layout's nodes as 4 words {below, feature, left, right}, a
     // leaf's children itself; leaf_value per node. Needs AVX-512F, fewer than 2^29 nodes and
-    // n_features < 2^25 (32-bit gather offsets).
+    // n_features < 2^27 (32-bit gather offsets, up to 16 rows of n_features values).
     void add_depths_avx512(std::size_t t, const std::int32_t* words, const double* leaf_value,
                            const float* Z, std::size_t n_features, std::size_t i0,
                            std::size_t i1, double* out) const;

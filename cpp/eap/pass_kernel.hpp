@@ -254,9 +254,10 @@ auto pass_rows_for_isa() {
 #if defined(EAP_X86_DISPATCH)
 // out[r * W + j] = rows[r][offsets[j]] for r < nr and j < width, 0 for j in [width, W): one
 // AVX-512 gather per row. Not inline: the generic kernel that calls it cannot take its target.
-template <class T>
-void gather_tile_avx512(const T* const* rows, const std::uint32_t* offsets, std::size_t width,
-                        std::size_t nr, T* out);
+EAP_TARGET_AVX512 void gather_tile_avx512(const float* const* rows, const std::uint32_t* offsets,
+                                          std::size_t width, std::size_t nr, float* out);
+EAP_TARGET_AVX512 void gather_tile_avx512(const double* const* rows, const std::uint32_t* offsets,
+                                          std::size_t width, std::size_t nr, double* out);
 #endif
 
 // A Source reading squared distances computed once: d2 of query row i to the point at packed

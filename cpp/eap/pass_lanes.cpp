@@ -91,10 +91,8 @@ template struct PassLanes<float>;
 template struct PassLanes<double>;
 
 #if defined(EAP_X86_DISPATCH)
-template <>
-EAP_TARGET_AVX512 void gather_tile_avx512<float>(const float* const* rows,
-                                                 const std::uint32_t* offsets, std::size_t width,
-                                                 std::size_t nr, float* out) {
+EAP_TARGET_AVX512 void gather_tile_avx512(const float* const* rows, const std::uint32_t* offsets,
+                                          std::size_t width, std::size_t nr, float* out) {
     const auto lanes = static_cast<__mmask16>(width >= 16 ? 0xFFFFu : (1u << width) - 1u);
     const __m512i index = _mm512_loadu_si512(offsets);
     for (std::size_t r = 0; r < nr; ++r)
@@ -102,10 +100,8 @@ EAP_TARGET_AVX512 void gather_tile_avx512<float>(const float* const* rows,
                          _mm512_mask_i32gather_ps(_mm512_setzero_ps(), lanes, index, rows[r], 4));
 }
 
-template <>
-EAP_TARGET_AVX512 void gather_tile_avx512<double>(const double* const* rows,
-                                                  const std::uint32_t* offsets, std::size_t width,
-                                                  std::size_t nr, double* out) {
+EAP_TARGET_AVX512 void gather_tile_avx512(const double* const* rows, const std::uint32_t* offsets,
+                                          std::size_t width, std::size_t nr, double* out) {
     const auto lanes = static_cast<__mmask8>(width >= 8 ? 0xFFu : (1u << width) - 1u);
     const __m256i index = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(offsets));
     for (std::size_t r = 0; r < nr; ++r)

@@ -40,6 +40,9 @@ RoundsPass<T>::RoundsPass(const T* X, std::size_t n, std::size_t d,
                           const std::uint8_t* is_anomaly, const Rounds& rounds,
                           const double* radius, double tau, const double* eta, int n_threads)
     : d_(d), packed_(X, n, d), cols_(rounds.count) {
+    // An item's distances are read at 32-bit offsets (ItemDistances).
+    if ((n + PackedPoints<T>::W) * kPassItemRows >= (std::size_t(1) << 31))
+        throw std::invalid_argument("a bagged pass takes fewer than 44 million training points");
     // Rounds side by side (a bagged model's 100 rounds: about 5 ms on one thread).
     std::vector<std::unique_ptr<PassLanes<T>>> lanes(rounds.count);
     parallel_for(static_cast<std::ptrdiff_t>(rounds.count), n_threads,
