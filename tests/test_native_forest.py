@@ -17,8 +17,8 @@ import pytest
 from numpy.testing import assert_allclose, assert_array_equal
 
 from eap_anomaly import EAPScorer, _core
-from eap_anomaly.prior import (FORESTS, IsolationPrior, average_path_length, fit_native_rounds,
-                               native_seed, raw_scores_of_rounds)
+from eap_anomaly.prior import (FORESTS, MAX_SAMPLES, IsolationPrior, average_path_length, native_forest_input,
+                               native_rounds, native_seed, raw_scores_of_rounds)
 
 FIELDS = ("root", "left", "right", "feature", "threshold", "leaf_value")
 
@@ -570,6 +570,17 @@ def test_forests_depths_equal_each_forest_depths():
             assert got.shape == (3, l)
             for walker, row in zip(walkers, got):
                 assert_array_equal(row, walker.depths(Z, 1))
+
+
+def fit_native_rounds(X, offsets, rows, random_states, n_estimators, threads):
+    """The native forests of bagging rounds as the scorer makes them: their input, the core's
+    build, each round's prior; None where the rounds need different rescalings."""
+    forest_input = native_forest_input(X, offsets, rows, random_states)
+    if forest_input is None:
+        return None
+    X32, seeds, scale = forest_input
+    built = _core.build_forest_rounds(X32, offsets, rows, seeds, n_estimators, MAX_SAMPLES, threads)
+    return native_rounds(built, np.diff(offsets), X.shape[1], n_estimators, scale)
 
 
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])

@@ -214,26 +214,13 @@ def native_denominator(n_estimators: int, max_samples: int) -> float:
     return float(n_estimators * average_path_length(np.array([max_samples]))[0])
 
 
-def fit_native_rounds(X: np.ndarray, offsets: np.ndarray, rows: np.ndarray,
-                      random_states: Sequence[Any], n_estimators: int,
-                      threads: int) -> Optional[List[Tuple[IsolationPrior, np.ndarray]]]:
-    """Per bagging round (``rows[offsets[r]:offsets[r + 1]]`` of X): the native prior
-    ``IsolationPrior.fit(X[those rows], n_estimators, random_states[r], threads, "native")``
-    and the raw scores of those rows, bit for bit, from one core call. None when the rounds'
-    float32 rescalings differ (data spanning float32's range): then fit them one at a time."""
-    forest_input = native_forest_input(X, offsets, rows, random_states)
-    if forest_input is None:
-        return None
-    X32, seeds, scale = forest_input
-    built = _core.build_forest_rounds(X32, offsets, rows, seeds, n_estimators, MAX_SAMPLES, threads)
-    return native_rounds(built, np.diff(offsets), X.shape[1], n_estimators, scale)
-
-
 def native_forest_input(X: np.ndarray, offsets: np.ndarray, rows: np.ndarray,
                         random_states: Sequence[Any]) -> Optional[Tuple[np.ndarray, np.ndarray, float]]:
-    """What the core's forest build over bagging rounds takes (:func:`fit_native_rounds`):
-    ``(X32, seeds, scale)``, X's rows as every round's forest sees them, one seed per round and
-    their common rescaling; None when the rounds' rescalings differ."""
+    """What the core's forest build over bagging rounds (``rows[offsets[r]:offsets[r + 1]]`` of
+    X) takes: ``(X32, seeds, scale)``, X's rows as every round's forest sees them, one seed per
+    round (``native_seed`` of ``random_states[r]``) and their common rescaling. None when the
+    rounds' float32 rescalings differ (data spanning float32's range): then fit them one at a
+    time."""
     peaks = np.maximum.reduceat(np.abs(X).max(axis=1)[rows], offsets[:-1])
     scales = {scale_for_peak(float(peak), np.dtype(np.float32)) for peak in peaks}
     if len(scales) != 1:
@@ -251,7 +238,8 @@ def native_forest_input(X: np.ndarray, offsets: np.ndarray, rows: np.ndarray,
 def native_rounds(built: Sequence[Tuple[Any, np.ndarray]], sizes: np.ndarray, n_features: int,
                   n_estimators: int, scale: float) -> List[Tuple[IsolationPrior, np.ndarray]]:
     """Each round's prior and the raw scores of its rows from the core's (walker, depths) per
-    round, rounds of ``sizes`` rows (:func:`fit_native_rounds`)."""
+    round, rounds of ``sizes`` rows: bit for bit ``IsolationPrior.fit(X[round's rows],
+    n_estimators, random_states[r], threads, "native")`` and its ``raw_scores`` of those rows."""
     denominators: Dict[int, float] = {}
     out = []
     for (paths, depths), size in zip(built, sizes):
