@@ -157,6 +157,28 @@ def test_per_round_fallback_equals_shared_distances(dtype: Any, params: Dict[str
         assert_array_equal(a.radius, b.radius)
 
 
+@pytest.mark.parametrize("seed", [0, 24])
+def test_per_round_fallback_equals_shared_distances_with_a_row_beyond_float32(seed: int) -> None:
+    """A training row beyond float32's range: with seed 0 a round holds it, so the rounds'
+    forests need different rescalings and the shared fit builds each on its own; with seed 24
+    none does and one core call builds them all. Either way the per-round fit's bits."""
+    rng = np.random.default_rng(9)
+    X = rng.normal(size=(200, 3))
+    y = (rng.random(200) < 0.1).astype(int)
+    y[:2] = 1
+    X[150, 0] = 1e39
+    Z = rng.normal(size=(40, 3))
+    shared = EAPScorer(n_bags=4, random_state=seed, n_jobs=2).fit(X, y)
+    holds = any(150 in r.rows for r in shared.rounds_)
+    assert holds == (seed == 0)
+    assert len({r.detector.prior.scale for r in shared.rounds_}) == (2 if holds else 1)
+    fallback = EAPScorer(n_bags=4, random_state=seed, n_jobs=2)
+    fallback._per_round = True
+    fallback.fit(X, y)
+    assert_same_details(shared.score_samples(Z, return_details=True),
+                        fallback.score_samples(Z, return_details=True))
+
+
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 @pytest.mark.parametrize("centres", ["all", "normals"])
 @pytest.mark.parametrize("ssdo_k", [5, 40])
