@@ -1,7 +1,6 @@
 #include "eap/forest.hpp"
 
 #include <algorithm>
-#include <cstddef>
 #include <limits>
 #include <stdexcept>
 #include <utility>
@@ -52,8 +51,7 @@ IsolationForestPaths::IsolationForestPaths(ForestNodes nodes, std::size_t n_feat
 #if defined(EAP_X86_DISPATCH)
     // Built once where the CPU has AVX-512, whichever instruction set is forced now.
     if (isa_supported(Isa::avx512) && n < kLevelsMaxNodes && n_features_ < kLevelsMaxFeatures)
-        levels_ = ForestLevels({left.data(), right.data(), feature.data(), threshold_.data()},
-                               root_, depth_);
+        levels_ = ForestLevels(words(), root_, depth_);
 #endif
 }
 
@@ -82,15 +80,12 @@ void IsolationForestPaths::depths_of_rows(const float* Z, std::size_t i0, std::s
     // order (scikit-learn's sum, bit for bit), whichever walk reaches them.
     std::fill(out + i0, out + i1, 0.0);
 #if defined(EAP_X86_DISPATCH)
-    static_assert(sizeof(Node) == 16 && offsetof(Node, feature) == 4 && offsetof(Node, child) == 8,
-                  "the AVX-512 walk reads a node as the words {below, feature, left, right}");
     const bool levels = level_walk();
 #endif
     for (std::size_t t = 0; t < root_.size(); ++t) {
 #if defined(EAP_X86_DISPATCH)
         if (levels) {
-            levels_.add_depths_avx512(t, reinterpret_cast<const std::int32_t*>(nodes_.data()),
-                                      leaf_value_.data(), Z, n_features_, i0, i1, out);
+            levels_.add_depths_avx512(t, words(), leaf_value_.data(), Z, n_features_, i0, i1, out);
             continue;
         }
 #endif

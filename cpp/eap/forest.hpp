@@ -82,6 +82,10 @@ private:
         std::int32_t feature;
         std::int32_t child[2];
     };
+    static_assert(sizeof(Node) == 16 && offsetof(Node, feature) == 4 && offsetof(Node, child) == 8,
+                  "the level walk reads a node as the words {below, feature, left, right}");
+    // The nodes as ForestLevels reads them.
+    const std::int32_t* words() const { return reinterpret_cast<const std::int32_t*>(nodes_.data()); }
     std::vector<Node> nodes_;
     std::vector<double> threshold_;  // as given (a leaf's decides nothing), for node_arrays
     std::vector<std::int32_t> root_, depth_;  // per tree: root node and longest root-leaf path

@@ -1,9 +1,8 @@
 #include "eap/forest_levels.hpp"
 
 #include <algorithm>
+#include <cstring>
 #include <limits>
-
-#include "eap/forest.hpp"
 
 #if defined(EAP_X86_DISPATCH)
 #include <immintrin.h>
@@ -11,7 +10,7 @@
 
 namespace eap {
 
-ForestLevels::ForestLevels(const Source& nodes, const std::vector<std::int32_t>& roots,
+ForestLevels::ForestLevels(const std::int32_t* words, const std::vector<std::int32_t>& roots,
                            const std::vector<std::int32_t>& heights)
     : height_(heights) {
     std::size_t n_top = 0, n_entry = 0;
@@ -33,8 +32,7 @@ ForestLevels::ForestLevels(const Source& nodes, const std::vector<std::int32_t>&
     std::fill_n(feature_.get() + n_top, 32, 0);
     std::fill_n(below_.get() + n_top, 32, 0.0f);
     struct Slot {
-        std::int64_t node;
-        std::int32_t level;
+        std::int32_t node, level;
         std::uint32_t position;
     };
     // The walk down stops at the top's last level: at most 2 slots per level wait.
@@ -48,12 +46,12 @@ ForestLevels::ForestLevels(const Source& nodes, const std::vector<std::int32_t>&
         stack[waiting++] = {roots[t], 0, 0};
         while (waiting) {
             const Slot s = stack[--waiting];
-            const auto i = static_cast<std::int32_t>(s.node);
+            const std::int32_t* node = words + 4 * static_cast<std::size_t>(s.node);
             if (s.level == top) {
-                entry[s.position] = i;
+                entry[s.position] = s.node;
                 continue;
             }
-            if (nodes.left[i] == -1) {
+            if (node[2] == s.node) {  // a leaf
                 // Under a leaf, every slot splits on feature 0 at +inf: both ways lead to it.
                 for (std::int32_t level = s.level; level < top; ++level) {
                     const std::size_t span = std::size_t(1) << (level - s.level);
@@ -62,14 +60,14 @@ ForestLevels::ForestLevels(const Source& nodes, const std::vector<std::int32_t>&
                     std::fill_n(below + at, span, std::numeric_limits<float>::infinity());
                 }
                 std::fill_n(entry + (std::size_t(s.position) << (top - s.level)),
-                            std::size_t(1) << (top - s.level), i);
+                            std::size_t(1) << (top - s.level), s.node);
                 continue;
             }
             const std::size_t at = (std::size_t(1) << s.level) - 1 + s.position;
-            feature[at] = static_cast<std::int32_t>(nodes.feature[i]);
-            below[at] = float_below(nodes.threshold[i]);
-            stack[waiting++] = {nodes.left[i], s.level + 1, 2 * s.position};
-            stack[waiting++] = {nodes.right[i], s.level + 1, 2 * s.position + 1};
+            feature[at] = node[1];
+            std::memcpy(below + at, node, sizeof(float));
+            stack[waiting++] = {node[2], s.level + 1, 2 * s.position};
+            stack[waiting++] = {node[3], s.level + 1, 2 * s.position + 1};
         }
     }
 }

@@ -23,18 +23,11 @@ public:
     // Levels laid out complete: 0 to 5, the deepest a permutation of two vectors serves.
     static constexpr std::int32_t kTopLevels = 6;
 
-    // The forest's node arrays as IsolationForestPaths takes them (checked there): children -1
-    // for a leaf, the float64 thresholds (the walk keeps float_below of each).
-    struct Source {
-        const std::int64_t* left;
-        const std::int64_t* right;
-        const std::int64_t* feature;
-        const double* threshold;
-    };
-
     ForestLevels() = default;
+    // words: the pointer layout's nodes as IsolationForestPaths holds them (checked there), 4
+    // words each {below (a float's bits), feature, left, right}, a leaf's children itself;
     // roots[t], heights[t]: tree t's root node and longest root-leaf path, in edges.
-    ForestLevels(const Source& nodes, const std::vector<std::int32_t>& roots,
+    ForestLevels(const std::int32_t* words, const std::vector<std::int32_t>& roots,
                  const std::vector<std::int32_t>& heights);
 
     // Whether nothing is laid out (no trees, or too many for 32-bit starts).
@@ -43,8 +36,7 @@ public:
 #if defined(EAP_X86_DISPATCH)
     // out[i] += tree t's leaf value reached by row i of Z (n_features columns), i in [i0, i1):
     // the same comparisons as the pointer walk (!(z <= below): NaN goes right), so the same
-    // leaves. words: the pointer layout's nodes as 4 words {below, feature, left, right}, a
-    // leaf's children itself; leaf_value per node. Needs AVX-512F, fewer than 2^29 nodes and
+    // leaves. words: the nodes the levels were built from; leaf_value per node. Needs AVX-512F, fewer than 2^29 nodes and
     // n_features < 2^27 (32-bit gather offsets, up to 16 rows of n_features values).
     void add_depths_avx512(std::size_t t, const std::int32_t* words, const double* leaf_value,
                            const float* Z, std::size_t n_features, std::size_t i0,

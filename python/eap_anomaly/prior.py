@@ -238,8 +238,9 @@ def native_forest_input(X: np.ndarray, offsets: np.ndarray, rows: np.ndarray,
 def native_rounds(built: Sequence[Tuple[Any, np.ndarray]], sizes: np.ndarray, n_features: int,
                   n_estimators: int, scale: float) -> List[Tuple[IsolationPrior, np.ndarray]]:
     """Each round's prior and the raw scores of its rows from the core's (walker, depths) per
-    round, rounds of ``sizes`` rows: bit for bit ``IsolationPrior.fit(X[round's rows],
-    n_estimators, random_states[r], threads, "native")`` and its ``raw_scores`` of those rows."""
+    round, rounds of ``sizes`` rows, forests of ``n_estimators`` trees built at the rescaling
+    ``scale`` (:func:`native_forest_input`): bit for bit what ``IsolationPrior.fit`` of the
+    round's rows with the round's random state, and its ``raw_scores`` of those rows, give."""
     denominators: Dict[int, float] = {}
     out = []
     for (paths, depths), size in zip(built, sizes):
